@@ -1,1 +1,98 @@
-fn main() {}
+//! `cargo xtask`: the project's workflows, each forwarded to the workspace binary that owns it.
+//!
+//! Every command is a thin wrapper: it builds the owning package in release mode and runs its
+//! binary with the remaining arguments, so `cargo xtask sam --help` shows the real flags.
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+/// A workflow: the command word, the package and binary that implement it, and a summary.
+struct Workflow {
+    name: &'static str,
+    package: &'static str,
+    binary: &'static str,
+    about: &'static str,
+}
+
+/// The workflows forwarded to workspace binaries.
+const WORKFLOWS: &[Workflow] = &[Workflow {
+    name: "sam",
+    package: "echoone-sam",
+    binary: "sam",
+    about: "run official SAM on one image with point/box prompts",
+}];
+
+/// Crates with criterion benchmarks, run by `cargo xtask bench NAME`.
+const BENCHES: &[(&str, &str)] = &[("sam", "echoone-sam")];
+
+fn usage() -> String {
+    let mut text = String::from("usage: cargo xtask <command> [args...]\n\ncommands:\n");
+    for w in WORKFLOWS {
+        text.push_str(&format!("  {:<10} {}\n", w.name, w.about));
+    }
+    let names: Vec<&str> = BENCHES.iter().map(|(n, _)| *n).collect();
+    text.push_str(&format!(
+        "  {:<10} criterion benchmarks: bench [{}] [criterion args]\n",
+        "bench",
+        names.join("|")
+    ));
+    text
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(mut cmd: Command) -> Result<ExitCode> {
+    let status = cmd.status().context("failed to start cargo")?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    })
+}
+
+fn bench(args: &[String]) -> Result<ExitCode> {
+    let mut cmd = cargo();
+    cmd.arg("bench");
+    let (selected, rest): (Vec<&(&str, &str)>, &[String]) = match args.first() {
+        Some(name) if !name.starts_with('-') => {
+            let Some(entry) = BENCHES.iter().find(|(n, _)| n == name) else {
+                bail!("unknown benchmark group `{name}`\n\n{}", usage());
+            };
+            (vec![entry], &args[1..])
+        }
+        _ => (BENCHES.iter().collect(), args),
+    };
+    for (_, package) in selected {
+        cmd.args(["--package", package]);
+    }
+    if !rest.is_empty() {
+        cmd.arg("--").args(rest);
+    }
+    run(cmd)
+}
+
+fn main() -> Result<ExitCode> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        eprint!("{}", usage());
+        return Ok(ExitCode::from(2));
+    };
+    if command == "bench" {
+        return bench(&args[1..]);
+    }
+    if matches!(command.as_str(), "-h" | "--help" | "help") {
+        print!("{}", usage());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(workflow) = WORKFLOWS.iter().find(|w| w.name == command) else {
+        bail!("unknown command `{command}`\n\n{}", usage());
+    };
+    let mut cmd = cargo();
+    cmd.args(["run", "--quiet", "--release", "--package", workflow.package])
+        .args(["--bin", workflow.binary, "--"])
+        .args(&args[1..]);
+    run(cmd)
+}
