@@ -16,15 +16,34 @@ struct Workflow {
 }
 
 /// The workflows forwarded to workspace binaries.
-const WORKFLOWS: &[Workflow] = &[Workflow {
-    name: "sam",
-    package: "echoone-sam",
-    binary: "sam",
-    about: "run official SAM on one image with point/box prompts",
-}];
+const WORKFLOWS: &[Workflow] = &[
+    Workflow {
+        name: "sam",
+        package: "echoone-sam",
+        binary: "sam",
+        about: "run official SAM on one image with point/box prompts",
+    },
+    Workflow {
+        name: "metrics",
+        package: "echoone-metrics",
+        binary: "metrics",
+        about: "Dice, IoU, HD95, HD, ASSD between two folders of label maps",
+    },
+    Workflow {
+        name: "data",
+        package: "echoone-data",
+        binary: "data",
+        about: "synthesise, inspect and export echo datasets",
+    },
+];
 
 /// Crates with criterion benchmarks, run by `cargo xtask bench NAME`.
-const BENCHES: &[(&str, &str)] = &[("sam", "echoone-sam")];
+const BENCHES: &[(&str, &str)] = &[
+    ("sam", "echoone-sam"),
+    ("metrics", "echoone-metrics"),
+    ("losses", "echoone-losses"),
+    ("data", "echoone-data"),
+];
 
 fn usage() -> String {
     let mut text = String::from("usage: cargo xtask <command> [args...]\n\ncommands:\n");
