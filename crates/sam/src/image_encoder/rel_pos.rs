@@ -1,0 +1,78 @@
+//! SAM's decomposed relative position bias (`get_rel_pos`, `add_decomposed_rel_pos`).
+
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
+
+/// Relative position embeddings for every (query, key) pair along one axis: `[q, k, C]`.
+///
+/// A table whose length is not `2 * max(q, k) - 1` is first resized with linear interpolation
+/// (align_corners = false), exactly as SAM's `get_rel_pos`; query and key coordinates are
+/// scaled when their sizes differ.
+pub fn get_rel_pos<B: Backend>(
+    q_size: usize,
+    k_size: usize,
+    rel_pos: Tensor<B, 2>,
+) -> Tensor<B, 3> {
+    let max_rel_dist = 2 * q_size.max(k_size) - 1;
+    let [length, channels] = rel_pos.dims();
+    let table = if length == max_rel_dist {
+        rel_pos
+    } else {
+        let as_image = rel_pos.swap_dims(0, 1).reshape([1, channels, 1, length]);
+        let resized = interpolate(
+            as_image,
+            [1, max_rel_dist],
+            InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false),
+        );
+        resized.reshape([channels, max_rel_dist]).swap_dims(0, 1)
+    };
+    let q_scale = (k_size as f64 / q_size as f64).max(1.0);
+    let k_scale = (q_size as f64 / k_size as f64).max(1.0);
+    let offset = (k_size as f64 - 1.0) * k_scale;
+    let indices: Vec<i64> = (0..q_size)
+        .flat_map(|q| {
+            (0..k_size).map(move |k| (q as f64 * q_scale - k as f64 * k_scale + offset) as i64)
+        })
+        .collect();
+    let device = table.device();
+    let indices =
+        Tensor::<B, 1, Int>::from_data(TensorData::new(indices, [q_size * k_size]), &device);
+    table.select(0, indices).reshape([q_size, k_size, channels])
+}
+
+/// The additive attention bias `[BH, q_h * q_w, k_h * k_w]` from SAM's decomposed rel-pos.
+///
+/// `q` is the unscaled query `[BH, q_h * q_w, C]`; `rel_pos_h` and `rel_pos_w` are the tables.
+pub fn decomposed_rel_pos_bias<B: Backend>(
+    q: Tensor<B, 3>,
+    rel_pos_h: Tensor<B, 2>,
+    rel_pos_w: Tensor<B, 2>,
+    q_size: (usize, usize),
+    k_size: (usize, usize),
+) -> Tensor<B, 3> {
+    let (q_h, q_w) = q_size;
+    let (k_h, k_w) = k_size;
+    let [bh, _, channels] = q.dims();
+    let r_h = get_rel_pos(q_h, k_h, rel_pos_h); // [q_h, k_h, C]
+    let r_w = get_rel_pos(q_w, k_w, rel_pos_w); // [q_w, k_w, C]
+    let r_q = q.reshape([bh, q_h, q_w, channels]);
+    // rel_h[b, y, x, k] = sum_c r_q[b, y, x, c] * r_h[y, k, c]
+    let rel_h = r_q
+        .clone()
+        .permute([1, 0, 2, 3])
+        .reshape([q_h, bh * q_w, channels])
+        .matmul(r_h.swap_dims(1, 2))
+        .reshape([q_h, bh, q_w, k_h])
+        .permute([1, 0, 2, 3]);
+    // rel_w[b, y, x, k] = sum_c r_q[b, y, x, c] * r_w[x, k, c]
+    let rel_w = r_q
+        .permute([2, 0, 1, 3])
+        .reshape([q_w, bh * q_h, channels])
+        .matmul(r_w.swap_dims(1, 2))
+        .reshape([q_w, bh, q_h, k_w])
+        .permute([1, 2, 0, 3]);
+    let bias: Tensor<B, 5> =
+        rel_h.reshape([bh, q_h, q_w, k_h, 1]) + rel_w.reshape([bh, q_h, q_w, 1, k_w]);
+    bias.reshape([bh, q_h * q_w, k_h * k_w])
+}
