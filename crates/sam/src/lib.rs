@@ -10,6 +10,7 @@
 pub mod checkpoint;
 pub mod error;
 pub mod image_encoder;
+pub mod inspect;
 pub mod layer_norm2d;
 pub mod mask_decoder;
 pub mod mlp;
