@@ -53,6 +53,35 @@ fn prompt(dir: &str, tag: &str) -> Prompt {
 }
 
 #[test]
+fn safetensors_checkpoint_loads_the_same_model() {
+    let mut model = tiny_config().init::<Cpu>(&Default::default()).expect("valid config");
+    load_checkpoint(&mut model, fixtures().join("tiny.safetensors"), &LoadOptions::default())
+        .expect("safetensors with the official keys loads");
+    let input = tensor::<4>("tiny/image0/input.npy");
+    assert_close(model.embed_images(input), "tiny/image0/embedding.npy", TOL);
+}
+
+#[test]
+fn partial_loading_reports_what_is_missing() {
+    // The encoder-only state dict of `stride.pth` given to the whole model.
+    let mut model = tiny_config().init::<Cpu>(&Default::default()).expect("valid config");
+    let strict = load_checkpoint(&mut model, fixtures().join("stride.pth"), &LoadOptions::default());
+    let message = strict.expect_err("strict loading refuses").to_string();
+    assert!(message.contains("missing from the checkpoint"), "{message}");
+    assert!(message.contains("image_encoder.patch_embed.proj.weight"), "{message}");
+    assert!(message.contains("unexpected in the checkpoint"), "{message}");
+    let options = LoadOptions {
+        allow_partial: true,
+        extra_remap: vec![("^".into(), "image_encoder.".into())],
+    };
+    let report = load_checkpoint(&mut model, fixtures().join("stride.pth"), &options)
+        .expect("partial loading accepts");
+    assert!(report.unexpected.is_empty(), "{:?}", report.unexpected);
+    assert!(report.missing.iter().all(|k| !k.starts_with("image_encoder")));
+    assert!(report.missing.iter().any(|k| k.starts_with("mask_decoder")));
+}
+
+#[test]
 fn preprocessing_and_image_embedding_match() {
     let model = tiny_model();
     for index in 0..2 {
