@@ -1,0 +1,126 @@
+//! The burn batcher: stacks items into tensors on the training device.
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::prelude::*;
+use burn::tensor::TensorData;
+
+use crate::dataset::{ItemMeta, SegItem};
+
+/// A batch of B items (S the model size, L the low-res size).
+#[derive(Debug, Clone)]
+pub struct SegBatch<B: Backend> {
+    /// Images [B, 1, S, S], grey in [0, 1].
+    pub images: Tensor<B, 4>,
+    /// Binary targets [B, 1, S, S] as 0.0 / 1.0.
+    pub targets: Tensor<B, 4>,
+    /// Binary low-res targets [B, 1, L, L] as 0.0 / 1.0.
+    pub low_res_targets: Tensor<B, 4>,
+    /// Click coordinates [B, 1, 2] as (x, y) in pixels of the S x S image.
+    pub points: Tensor<B, 3>,
+    /// Click labels [B, 1]: 1 foreground, 0 background (structure absent).
+    pub point_labels: Tensor<B, 2, Int>,
+    /// Prompted structure [B] as its label value (1 LV, 2 MYO, 3 LA).
+    pub structures: Tensor<B, 1, Int>,
+    /// Plane [B] as `Plane::id` (0 2CH, 1 3CH, 2 4CH, 3 PSAX, 4 unknown).
+    pub planes: Tensor<B, 1, Int>,
+    /// Per-item provenance (case, plane, spacing at model size, ...).
+    pub meta: Vec<ItemMeta>,
+}
+
+/// Batches `SegItem`s; every item of a batch must have the same sizes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SegBatcher;
+
+impl<B: Backend> Batcher<B, SegItem, SegBatch<B>> for SegBatcher {
+    fn batch(&self, items: Vec<SegItem>, device: &B::Device) -> SegBatch<B> {
+        let n = items.len();
+        let s = items.first().map_or(0, |i| i.size);
+        let l = items.first().map_or(0, |i| i.low_res);
+        let mut images = Vec::with_capacity(n * s * s);
+        let mut targets = Vec::with_capacity(n * s * s);
+        let mut low = Vec::with_capacity(n * l * l);
+        let mut points = Vec::with_capacity(n * 2);
+        let mut labels = Vec::with_capacity(n);
+        let mut structures = Vec::with_capacity(n);
+        let mut planes = Vec::with_capacity(n);
+        let mut meta = Vec::with_capacity(n);
+        for item in items {
+            assert!(
+                item.size == s && item.low_res == l,
+                "SegBatcher: items of one batch must share sizes ({s}/{l} vs {}/{})",
+                item.size,
+                item.low_res
+            );
+            images.extend_from_slice(&item.image);
+            targets.extend(item.target.iter().map(|&v| v as f32));
+            low.extend(item.low_res_target.iter().map(|&v| v as f32));
+            points.extend([item.point.x, item.point.y]);
+            labels.push(item.point.label as i64);
+            structures.push(item.structure.label() as i64);
+            planes.push(item.meta.plane.id() as i64);
+            meta.push(item.meta);
+        }
+        let f4 = |data: Vec<f32>, side: usize| {
+            Tensor::<B, 4>::from_data(TensorData::new(data, [n, 1, side, side]), device)
+        };
+        SegBatch {
+            images: f4(images, s),
+            targets: f4(targets, s),
+            low_res_targets: f4(low, l),
+            points: Tensor::from_data(TensorData::new(points, [n, 1, 2]), device),
+            point_labels: Tensor::from_data(TensorData::new(labels, [n, 1]), device),
+            structures: Tensor::from_data(TensorData::new(structures, [n]), device),
+            planes: Tensor::from_data(TensorData::new(planes, [n]), device),
+            meta,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{Mode, PipelineConfig, SegmentationDataset};
+    use crate::synthetic::SyntheticConfig;
+    use burn::data::dataloader::DataLoaderBuilder;
+    use burn::data::dataset::Dataset;
+
+    type Be = burn_flex::Flex;
+
+    #[test]
+    fn batches_have_the_model_shapes_and_item_values() {
+        let samples = SyntheticConfig {
+            cases: 1,
+            width: 64,
+            height: 64,
+            ..Default::default()
+        }
+        .generate(0)
+        .unwrap();
+        let ds = SegmentationDataset::new(&samples, PipelineConfig::default(), Mode::Eval, 0);
+        let items: Vec<SegItem> = (0..3).map(|i| ds.get(i).unwrap()).collect();
+        let device = Default::default();
+        let b: SegBatch<Be> = SegBatcher.batch(items.clone(), &device);
+        assert_eq!(b.images.dims(), [3, 1, 256, 256]);
+        assert_eq!(b.targets.dims(), [3, 1, 256, 256]);
+        assert_eq!(b.low_res_targets.dims(), [3, 1, 128, 128]);
+        assert_eq!(b.points.dims(), [3, 1, 2]);
+        assert_eq!(b.point_labels.dims(), [3, 1]);
+        let s: Vec<i64> = b.structures.to_data().iter::<i64>().collect();
+        assert_eq!(s, vec![1, 2, 3]);
+        let p: Vec<f32> = b.points.to_data().to_vec().unwrap();
+        assert_eq!(p[2..4], [items[1].point.x, items[1].point.y]);
+        let t: f32 = b.low_res_targets.sum().into_scalar();
+        let want: usize = items
+            .iter()
+            .map(|i| i.low_res_target.iter().filter(|&&v| v == 1).count())
+            .sum();
+        assert_eq!(t as usize, want);
+
+        let loader = DataLoaderBuilder::<Be, _, _>::new(SegBatcher)
+            .batch_size(4)
+            .num_workers(2)
+            .build(ds);
+        let total: usize = loader.iter().map(|b| b.meta.len()).sum();
+        assert_eq!(total, samples.len() * 3);
+    }
+}

@@ -1,0 +1,151 @@
+//! `data`: synthesise, inspect and export echo datasets.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use echoone_data::{
+    DatasetSpec, Plane, Sample, SplitPlan, SyntheticConfig, authors, inspect, sheet, split,
+};
+
+/// Synthesise, inspect and export echocardiography datasets.
+#[derive(Parser)]
+#[command(name = "data", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write the synthetic multi-plane echo dataset in the authors' PNG layout.
+    Synth {
+        /// Output folder (must not exist or be empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of cases (patients); each gives 2CH, 3CH, 4CH and PSAX at ED and ES.
+        #[arg(long, default_value_t = 40)]
+        cases: usize,
+        /// Seed: the same seed writes the same images.
+        #[arg(long, default_value_t = 1234)]
+        seed: u64,
+        /// Image side in pixels.
+        #[arg(long, default_value_t = 256)]
+        size: u32,
+        /// Planes to draw, comma-separated.
+        #[arg(long, default_value = "2CH,3CH,4CH,PSAX", value_delimiter = ',')]
+        planes: Vec<String>,
+        #[command(flatten)]
+        split: SplitArgs,
+    },
+    /// Print counts per plane, structure, split and phase, and write a contact sheet.
+    Inspect {
+        /// Dataset: synthetic[:cases=N,seed=S,size=WxH], png:/path.
+        spec: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Contact sheet PNG (samples with their masks overlaid).
+        #[arg(long, default_value = "contact_sheet.png")]
+        sheet: PathBuf,
+        #[command(flatten)]
+        split: SplitArgs,
+    },
+    /// Write every sample at native resolution in the authors' PNG layout plus samples.jsonl.
+    Export {
+        /// Dataset: synthetic[:cases=N,seed=S,size=WxH], png:/path.
+        spec: String,
+        /// Output folder (must not exist or be empty).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        split: SplitArgs,
+    },
+}
+
+#[derive(Args)]
+struct SplitArgs {
+    /// Fraction of cases for validation, where the dataset has no official split.
+    #[arg(long, default_value_t = 0.1)]
+    val: f64,
+    /// Fraction of cases for test, where the dataset has no official split.
+    #[arg(long, default_value_t = 0.2)]
+    test: f64,
+    /// Seed of the split draw.
+    #[arg(long, default_value_t = 1234)]
+    split_seed: u64,
+    /// splits.json: reused when it exists, else written with the drawn split.
+    #[arg(long)]
+    splits: Option<PathBuf>,
+}
+
+impl SplitArgs {
+    fn plan(&self) -> SplitPlan {
+        SplitPlan {
+            val: self.val,
+            test: self.test,
+            seed: self.split_seed,
+        }
+    }
+}
+
+fn load(spec: &str, split: &SplitArgs) -> Result<(DatasetSpec, Vec<Sample>)> {
+    let spec = DatasetSpec::parse(spec)?;
+    let mut samples = spec.load()?;
+    split::assign(&mut samples, &split.plan(), split.splits.as_deref())?;
+    Ok((spec, samples))
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Synth {
+            out,
+            cases,
+            seed,
+            size,
+            planes,
+            split,
+        } => {
+            let planes = planes
+                .iter()
+                .map(|p| Plane::parse(p).with_context(|| format!("unknown plane {p:?}")))
+                .collect::<Result<Vec<_>>>()?;
+            let cfg = SyntheticConfig {
+                cases,
+                seed,
+                width: size,
+                height: size,
+                planes,
+                ..SyntheticConfig::default()
+            };
+            let samples = cfg.write(&out, &split.plan())?;
+            println!(
+                "wrote {} images of {cases} cases to {}",
+                samples.len(),
+                out.display()
+            );
+        }
+        Command::Inspect {
+            spec,
+            json,
+            sheet: sheet_path,
+            split,
+        } => {
+            let (_, samples) = load(&spec, &split)?;
+            let summary = inspect::summary(&samples);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                print!("{}", inspect::table(&summary));
+            }
+            sheet::write_sheet(&sheet_path, &sheet::contact_sheet(&samples, 36, 192))?;
+            eprintln!("contact sheet: {}", sheet_path.display());
+        }
+        Command::Export { spec, out, split } => {
+            let (spec, samples) = load(&spec, &split)?;
+            authors::write(&out, spec.name(), &samples)?;
+            println!("wrote {} samples to {}", samples.len(), out.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,28 @@
+//! Echocardiography data for EchoONE: one sample type, dataset readers, the synthetic multi-plane
+//! echo generator, the training pipeline (resize, targets, augmentation, prompts, splits) and a
+//! burn Dataset/Batcher.
+
+pub mod augment;
+pub mod authors;
+pub mod batcher;
+pub mod dataset;
+pub mod error;
+pub mod inspect;
+pub mod png_folder;
+pub mod png_io;
+pub mod prompt;
+pub mod resize;
+pub mod rng;
+pub mod sample;
+pub mod sheet;
+pub mod spec;
+pub mod split;
+pub mod synthetic;
+
+pub use batcher::{SegBatch, SegBatcher};
+pub use dataset::{ItemMeta, Mode, PipelineConfig, SegItem, SegmentationDataset};
+pub use error::{DataError, Result};
+pub use sample::{Phase, Plane, Sample, SampleInfo, Split, Structure, StructureSet};
+pub use spec::DatasetSpec;
+pub use split::SplitPlan;
+pub use synthetic::SyntheticConfig;

@@ -1,0 +1,119 @@
+//! Dataset specifications as the command line names them (`synthetic`, `png:/path`, ...), and
+//! loading them into samples.
+
+use std::path::PathBuf;
+
+use crate::error::{DataError, Result};
+use crate::sample::{Phase, Plane, Sample};
+use crate::synthetic::SyntheticConfig;
+
+/// A dataset to load.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DatasetSpec {
+    /// The synthetic generator.
+    Synthetic(SyntheticConfig),
+    /// The authors' PNG layout, or a plain folder of image/label PNG pairs.
+    Png(PathBuf),
+}
+
+impl DatasetSpec {
+    /// Parses `synthetic[:cases=N,seed=S,size=WxH,planes=2CH+4CH,phases=ED+ES]` or
+    /// `png:/path`.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
+        match kind.to_ascii_lowercase().as_str() {
+            "synthetic" | "synth" => parse_synthetic(rest).map(DatasetSpec::Synthetic),
+            "png" => Ok(DatasetSpec::Png(path(kind, rest)?)),
+            _ => Err(DataError::Invalid(format!(
+                "unknown dataset {spec:?}: expected synthetic[:cases=N,...] or png:/path"
+            ))),
+        }
+    }
+
+    /// A short name for file names and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DatasetSpec::Synthetic(_) => "synthetic",
+            DatasetSpec::Png(_) => "png",
+        }
+    }
+
+    /// Loads every sample.
+    pub fn load(&self) -> Result<Vec<Sample>> {
+        match self {
+            DatasetSpec::Synthetic(cfg) => cfg.generate(0),
+            DatasetSpec::Png(dir) => {
+                if crate::authors::is_layout(dir) {
+                    crate::authors::read(dir)
+                } else {
+                    crate::png_folder::read(dir)
+                }
+            }
+        }
+    }
+}
+
+fn path(kind: &str, rest: &str) -> Result<PathBuf> {
+    if rest.is_empty() {
+        return Err(DataError::Invalid(format!(
+            "{kind}: needs a path, as {kind}:/data/{kind}"
+        )));
+    }
+    Ok(PathBuf::from(rest))
+}
+
+fn parse_synthetic(options: &str) -> Result<SyntheticConfig> {
+    let mut cfg = SyntheticConfig::default();
+    for opt in options.split(',').filter(|o| !o.is_empty()) {
+        let bad = || DataError::Invalid(format!("synthetic: bad option {opt:?}"));
+        let (key, value) = opt.split_once('=').ok_or_else(bad)?;
+        match key {
+            "cases" => cfg.cases = value.parse().map_err(|_| bad())?,
+            "seed" => cfg.seed = value.parse().map_err(|_| bad())?,
+            "size" => {
+                let (w, h) = value.split_once('x').unwrap_or((value, value));
+                cfg.width = w.parse().map_err(|_| bad())?;
+                cfg.height = h.parse().map_err(|_| bad())?;
+            }
+            "planes" => {
+                cfg.planes = value
+                    .split('+')
+                    .map(|p| Plane::parse(p).ok_or_else(bad))
+                    .collect::<Result<_>>()?
+            }
+            "phases" => {
+                cfg.phases = value
+                    .split('+')
+                    .map(|p| Phase::from_file_name(p).ok_or_else(bad))
+                    .collect::<Result<_>>()?
+            }
+            _ => return Err(bad()),
+        }
+    }
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_specs_and_rejects_bad_ones() {
+        let DatasetSpec::Synthetic(c) =
+            DatasetSpec::parse("synthetic:cases=3,seed=7,size=64x48,planes=4CH+PSAX").unwrap()
+        else {
+            panic!("not synthetic")
+        };
+        assert_eq!((c.cases, c.seed, c.width, c.height), (3, 7, 64, 48));
+        assert_eq!(c.planes, vec![Plane::FourChamber, Plane::ShortAxis]);
+        assert_eq!(
+            DatasetSpec::parse("png:/x").unwrap(),
+            DatasetSpec::Png(PathBuf::from("/x"))
+        );
+        assert!(DatasetSpec::parse("png").is_err());
+        assert!(DatasetSpec::parse("nope:/x").is_err());
+        assert!(DatasetSpec::parse("synthetic:cases=zero").is_err());
+        assert!(DatasetSpec::parse("synthetic:planes=5CH").is_err());
+    }
+}
