@@ -9,15 +9,26 @@ mod boundary;
 mod edt;
 mod error;
 mod evaluate;
+mod folder;
 mod grid;
+mod markdown;
 mod overlap;
+mod read;
 mod spacing;
+mod stats;
+mod summary;
 mod surface;
 
 pub use boundary::boundary;
 pub use error::{MetricsError, Result};
 pub use evaluate::{StructureMetrics, evaluate_labels, evaluate_masks};
+pub use folder::{evaluate_folders, write_summary};
 pub use grid::{BinaryMask, LabelMap};
 pub use overlap::Confusion;
+pub use read::{LabelFile, LabelFormat, read_label_file};
 pub use spacing::Spacing;
+pub use stats::Stats;
+pub use summary::{
+    CaseJson, CaseResult, LabelJson, Metric, MetricStats, Nullable, Statistics, Summary,
+};
 pub use surface::SurfaceDistances;
