@@ -36,13 +36,10 @@ pub(crate) fn union_bounding_box(a: &BinaryMask, b: &BinaryMask) -> Option<Bound
         .chunks_exact(width)
         .zip(b.data().chunks_exact(width));
     for (row, (ra, rb)) in rows.enumerate() {
-        let first = ra.iter().zip(rb).position(|(&x, &y)| x | y);
-        let Some(first) = first else { continue };
-        let last = ra
-            .iter()
-            .zip(rb)
-            .rposition(|(&x, &y)| x | y)
-            .unwrap_or(first);
+        let Some(first) = first_set(ra, rb) else {
+            continue;
+        };
+        let last = last_set(ra, rb).unwrap_or(first);
         found = Some(match found {
             None => BoundingBox {
                 row0: row,
@@ -61,6 +58,45 @@ pub(crate) fn union_bounding_box(a: &BinaryMask, b: &BinaryMask) -> Option<Bound
     found
 }
 
+/// Pixels tested together by the bounding-box scan (a branch-free OR per block).
+const BLOCK: usize = 32;
+
+fn any_set(a: &[bool], b: &[bool]) -> bool {
+    a.iter().zip(b).fold(false, |acc, (&x, &y)| acc | x | y)
+}
+
+/// The first index where `a | b` is set.
+fn first_set(a: &[bool], b: &[bool]) -> Option<usize> {
+    let blocks = a.chunks(BLOCK).zip(b.chunks(BLOCK));
+    for (i, (ca, cb)) in blocks.enumerate() {
+        if any_set(ca, cb) {
+            return ca
+                .iter()
+                .zip(cb)
+                .position(|(&x, &y)| x | y)
+                .map(|p| i * BLOCK + p);
+        }
+    }
+    None
+}
+
+/// The last index where `a | b` is set.
+fn last_set(a: &[bool], b: &[bool]) -> Option<usize> {
+    let n = a.len();
+    let blocks = a.rchunks(BLOCK).zip(b.rchunks(BLOCK));
+    for (i, (ca, cb)) in blocks.enumerate() {
+        if any_set(ca, cb) {
+            let start = n.saturating_sub((i + 1) * BLOCK);
+            return ca
+                .iter()
+                .zip(cb)
+                .rposition(|(&x, &y)| x | y)
+                .map(|p| start + p);
+        }
+    }
+    None
+}
+
 /// Boundary pixels of `mask` inside `bb`, as a row-major `bb.height() x bb.width()` grid.
 ///
 /// `bb` must contain all foreground of `mask`, so pixels outside it are background.
@@ -69,21 +105,33 @@ pub(crate) fn boundary_in_box(mask: &BinaryMask, bb: &BoundingBox) -> Vec<bool> 
     let full_w = mask.width();
     let data = mask.data();
     let row = |r: usize| &data[r * full_w + bb.col0..r * full_w + bb.col1 + 1];
+    let background = vec![false; w];
     let mut out = vec![false; h * w];
     for r in 0..h {
         let cur = row(bb.row0 + r);
-        let up = (r > 0).then(|| row(bb.row0 + r - 1));
-        let down = (r + 1 < h).then(|| row(bb.row0 + r + 1));
+        let up = if r > 0 {
+            row(bb.row0 + r - 1)
+        } else {
+            &background
+        };
+        let down = if r + 1 < h {
+            row(bb.row0 + r + 1)
+        } else {
+            &background
+        };
         let dst = &mut out[r * w..(r + 1) * w];
-        for c in 0..w {
-            if !cur[c] {
-                continue;
+        dst[0] = cur[0];
+        dst[w - 1] = cur[w - 1];
+        if w > 2 {
+            let interior = dst[1..w - 1].iter_mut().zip(&cur[1..w - 1]);
+            let neighbours = cur[..w - 2]
+                .iter()
+                .zip(&cur[2..])
+                .zip(&up[1..w - 1])
+                .zip(&down[1..w - 1]);
+            for ((d, &c), (((&l, &rt), &u), &dn)) in interior.zip(neighbours) {
+                *d = c & !(l & rt & u & dn);
             }
-            let left = c > 0 && cur[c - 1];
-            let right = c + 1 < w && cur[c + 1];
-            let above = up.is_some_and(|u| u[c]);
-            let below = down.is_some_and(|d| d[c]);
-            dst[c] = !(left && right && above && below);
         }
     }
     out
