@@ -13,7 +13,7 @@ pub struct ParamInfo {
     pub shape: Vec<usize>,
     /// The type of the module that owns it (`Linear`, `Conv2d`, `LayerNorm`, ...).
     pub owner: String,
-    /// Whether the parameter receives gradients.
+    /// Whether the parameter receives gradients (always false on a backend without autodiff).
     pub trainable: bool,
 }
 

@@ -54,9 +54,15 @@ fn prompt(dir: &str, tag: &str) -> Prompt {
 
 #[test]
 fn safetensors_checkpoint_loads_the_same_model() {
-    let mut model = tiny_config().init::<Cpu>(&Default::default()).expect("valid config");
-    load_checkpoint(&mut model, fixtures().join("tiny.safetensors"), &LoadOptions::default())
-        .expect("safetensors with the official keys loads");
+    let mut model = tiny_config()
+        .init::<Cpu>(&Default::default())
+        .expect("valid config");
+    load_checkpoint(
+        &mut model,
+        fixtures().join("tiny.safetensors"),
+        &LoadOptions::default(),
+    )
+    .expect("safetensors with the official keys loads");
     let input = tensor::<4>("tiny/image0/input.npy");
     assert_close(model.embed_images(input), "tiny/image0/embedding.npy", TOL);
 }
@@ -64,12 +70,24 @@ fn safetensors_checkpoint_loads_the_same_model() {
 #[test]
 fn partial_loading_reports_what_is_missing() {
     // The encoder-only state dict of `stride.pth` given to the whole model.
-    let mut model = tiny_config().init::<Cpu>(&Default::default()).expect("valid config");
-    let strict = load_checkpoint(&mut model, fixtures().join("stride.pth"), &LoadOptions::default());
+    let mut model = tiny_config()
+        .init::<Cpu>(&Default::default())
+        .expect("valid config");
+    let strict = load_checkpoint(
+        &mut model,
+        fixtures().join("stride.pth"),
+        &LoadOptions::default(),
+    );
     let message = strict.expect_err("strict loading refuses").to_string();
     assert!(message.contains("missing from the checkpoint"), "{message}");
-    assert!(message.contains("image_encoder.patch_embed.proj.weight"), "{message}");
-    assert!(message.contains("unexpected in the checkpoint"), "{message}");
+    assert!(
+        message.contains("image_encoder.patch_embed.proj.weight"),
+        "{message}"
+    );
+    assert!(
+        message.contains("unexpected in the checkpoint"),
+        "{message}"
+    );
     let options = LoadOptions {
         allow_partial: true,
         extra_remap: vec![("^".into(), "image_encoder.".into())],
@@ -77,7 +95,12 @@ fn partial_loading_reports_what_is_missing() {
     let report = load_checkpoint(&mut model, fixtures().join("stride.pth"), &options)
         .expect("partial loading accepts");
     assert!(report.unexpected.is_empty(), "{:?}", report.unexpected);
-    assert!(report.missing.iter().all(|k| !k.starts_with("image_encoder")));
+    assert!(
+        report
+            .missing
+            .iter()
+            .all(|k| !k.starts_with("image_encoder"))
+    );
     assert!(report.missing.iter().any(|k| k.starts_with("mask_decoder")));
 }
 

@@ -193,6 +193,18 @@ impl<B: Backend> TwoWayTransformer<B> {
         for layer in &self.layers {
             (queries, keys) = layer.forward(queries, keys, point_embedding.clone(), key_pe.clone());
         }
+        self.finish(queries, keys, point_embedding, key_pe)
+    }
+
+    /// The final token-to-image attention and norm after the blocks; returns the tokens and
+    /// the image tokens `[B, h w, D]` (for models that run the blocks themselves).
+    pub fn finish(
+        &self,
+        queries: Tensor<B, 3>,
+        keys: Tensor<B, 3>,
+        point_embedding: Tensor<B, 3>,
+        key_pe: Tensor<B, 3>,
+    ) -> (Tensor<B, 3>, Tensor<B, 3>) {
         let q = queries.clone() + point_embedding;
         let k = keys.clone() + key_pe;
         let queries = queries + self.final_attn_token_to_image.forward(q, k, keys.clone());

@@ -1,0 +1,14 @@
+//! EchoONE (CVPR 2025) in burn: SAM with the LFFA ladder branch and PC-Mask, each module a
+//! configuration toggle for ablations.
+
+pub mod config;
+pub mod error;
+pub mod image_encoder;
+pub mod keys;
+pub mod model;
+
+pub use config::EchoOneConfig;
+pub use error::{EchoOneError, Result};
+pub use image_encoder::{EchoImageEncoder, EncoderOutput, GlobalAdapters};
+pub use keys::authors_key_remap;
+pub use model::{EchoOne, EchoOutput};
