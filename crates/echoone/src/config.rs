@@ -78,9 +78,9 @@ impl EchoOneConfig {
     pub fn small() -> Self {
         Self::new()
             .with_embed_dim(96)
-            .with_depth(4)
+            .with_depth(8)
             .with_num_heads(4)
-            .with_global_attn_indexes(vec![1, 3])
+            .with_global_attn_indexes(vec![1, 3, 5, 7])
             .with_cnn_base_channels(16)
             .with_prompt_dim(64)
             .with_decoder_heads(4)
