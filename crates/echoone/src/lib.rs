@@ -6,6 +6,7 @@ pub mod error;
 pub mod image_encoder;
 pub mod keys;
 pub mod model;
+pub mod sam_weights;
 
 pub use config::EchoOneConfig;
 pub use error::{EchoOneError, Result};

@@ -4,6 +4,22 @@ use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
+/// Resizes a `[L, C]` rel-pos table to `[length, C]` with linear interpolation
+/// (align_corners = false), as SAM's `get_rel_pos`; unchanged when `L == length`.
+pub fn resize_rel_pos<B: Backend>(rel_pos: Tensor<B, 2>, length: usize) -> Tensor<B, 2> {
+    let [current, channels] = rel_pos.dims();
+    if current == length {
+        return rel_pos;
+    }
+    let as_image = rel_pos.swap_dims(0, 1).reshape([1, channels, 1, current]);
+    let resized = interpolate(
+        as_image,
+        [1, length],
+        InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false),
+    );
+    resized.reshape([channels, length]).swap_dims(0, 1)
+}
+
 /// Relative position embeddings for every (query, key) pair along one axis: `[q, k, C]`.
 ///
 /// A table whose length is not `2 * max(q, k) - 1` is first resized with linear interpolation
@@ -15,18 +31,8 @@ pub fn get_rel_pos<B: Backend>(
     rel_pos: Tensor<B, 2>,
 ) -> Tensor<B, 3> {
     let max_rel_dist = 2 * q_size.max(k_size) - 1;
-    let [length, channels] = rel_pos.dims();
-    let table = if length == max_rel_dist {
-        rel_pos
-    } else {
-        let as_image = rel_pos.swap_dims(0, 1).reshape([1, channels, 1, length]);
-        let resized = interpolate(
-            as_image,
-            [1, max_rel_dist],
-            InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false),
-        );
-        resized.reshape([channels, max_rel_dist]).swap_dims(0, 1)
-    };
+    let channels = rel_pos.dims()[1];
+    let table = resize_rel_pos(rel_pos, max_rel_dist);
     let q_scale = (k_size as f64 / q_size as f64).max(1.0);
     let k_scale = (q_size as f64 / k_size as f64).max(1.0);
     let offset = (k_size as f64 - 1.0) * k_scale;
