@@ -43,6 +43,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("metrics", "echoone-metrics"),
     ("losses", "echoone-losses"),
     ("data", "echoone-data"),
+    ("lffa", "echoone-lffa"),
 ];
 
 fn usage() -> String {

@@ -36,6 +36,15 @@ unsafe impl GlobalAlloc for PeakAlloc {
 #[global_allocator]
 static ALLOCATOR: PeakAlloc = PeakAlloc;
 
+/// Materialises lazily-initialised weights, so that peak figures count activations only.
+struct Materialise;
+
+impl<B: burn::tensor::backend::Backend> burn::module::ModuleVisitor<B> for Materialise {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
+        black_box(param.val());
+    }
+}
+
 /// Runs `f` once and prints the peak heap growth above what was in use before.
 fn report_peak<T>(name: &str, f: impl FnOnce() -> T) {
     let base = CURRENT.load(Ordering::Relaxed);
@@ -51,6 +60,7 @@ fn report_peak<T>(name: &str, f: impl FnOnce() -> T) {
 fn encoder(c: &mut Criterion, name: &str, config: ImageEncoderConfig) {
     let device = Default::default();
     let model = config.init::<Flex>(&device).expect("config");
+    burn::module::Module::visit(&model, &mut Materialise);
     let side = config.img_size;
     let input =
         Tensor::<Flex, 4>::random([1, 3, side, side], Distribution::Normal(0.0, 1.0), &device);
@@ -63,6 +73,7 @@ fn encoder(c: &mut Criterion, name: &str, config: ImageEncoderConfig) {
 fn decoder(c: &mut Criterion, name: &str, config: SamConfig) {
     let device = Default::default();
     let model = config.init::<Flex>(&device).expect("config");
+    burn::module::Module::visit(&model, &mut Materialise);
     let side = config.prompt_encoder.image_embedding_size;
     let dim = config.prompt_encoder.embed_dim;
     let embedding = Tensor::<Flex, 4>::random(
