@@ -10,7 +10,7 @@ use burn::tensor::activation::gelu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::{Tensor, backend::Backend};
 
-use crate::layer_norm2d::{LayerNorm2d, LayerNorm2dConfig};
+use echoone_sam::{LayerNorm2d, LayerNorm2dConfig};
 
 /// Configuration of [`ConvBlock`].
 #[derive(Config, Debug)]

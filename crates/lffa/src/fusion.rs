@@ -7,7 +7,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Tensor, backend::Backend};
 
 use crate::error::LffaError;
-use crate::layer_norm2d::{LayerNorm2d, LayerNorm2dConfig};
+use echoone_sam::{LayerNorm2d, LayerNorm2dConfig};
 
 /// Configuration of [`FusionConv`]; EchoONE ViT-B: 512 -> 256, with the norm only for
 /// `neck_down_sample1` (the one before the last decoder block).

@@ -8,7 +8,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::activation::gelu;
 use burn::tensor::{Tensor, backend::Backend};
 
-use crate::layer_norm2d::{LayerNorm2d, LayerNorm2dConfig};
+use echoone_sam::{LayerNorm2d, LayerNorm2dConfig};
 
 /// Configuration of [`RefineAdapter`]; EchoONE ViT-B: 768 channels.
 #[derive(Config, Debug)]

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn_store::{
-    ApplyResult, KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
+    ApplyResult, KeyRemapper, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, PytorchStore,
+    SafetensorsStore,
 };
 
 use crate::error::{Result, SamError};
@@ -132,34 +133,44 @@ pub fn load_checkpoint<B: Backend, M: Module<B> + ModuleSnapshot<B>>(
     let path = path.as_ref();
     let format = sniff_format(path)?;
     let remapper = remapper(options, path)?;
-    let format_error = |message: String| SamError::CheckpointFormat {
-        path: path.to_path_buf(),
-        message,
-    };
-    let result: ApplyResult = match format {
-        CheckpointFormat::Pytorch => {
-            let mut store = PytorchStore::from_file(path)
+    let result = match format {
+        CheckpointFormat::Pytorch => apply(
+            module,
+            PytorchStore::from_file(path)
                 .remap(remapper)
                 .map_indices_contiguous(false)
                 .validate(false)
-                .allow_partial(true);
-            module
-                .load_from(&mut store)
-                .map_err(|e| format_error(e.to_string()))?
-        }
-        CheckpointFormat::Safetensors => {
-            let mut store = SafetensorsStore::from_file(path)
+                .allow_partial(true),
+            path,
+        )?,
+        CheckpointFormat::Safetensors => apply(
+            module,
+            SafetensorsStore::from_file(path)
                 .with_from_adapter(PyTorchToBurnAdapter)
                 .remap(remapper)
                 .map_indices_contiguous(false)
                 .validate(false)
-                .allow_partial(true);
-            module
-                .load_from(&mut store)
-                .map_err(|e| format_error(e.to_string()))?
-        }
+                .allow_partial(true),
+            path,
+        )?,
     };
     report(result, path.to_path_buf(), options.allow_partial)
+}
+
+fn apply<B: Backend, M: ModuleSnapshot<B>, S: ModuleStore>(
+    module: &mut M,
+    mut store: S,
+    path: &Path,
+) -> Result<ApplyResult>
+where
+    S::Error: std::fmt::Display,
+{
+    module
+        .load_from(&mut store)
+        .map_err(|e| SamError::CheckpointFormat {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
 }
 
 fn report(result: ApplyResult, path: PathBuf, allow_partial: bool) -> Result<LoadReport> {
