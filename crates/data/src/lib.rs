@@ -5,9 +5,12 @@
 pub mod augment;
 pub mod authors;
 pub mod batcher;
+pub mod camus;
 pub mod dataset;
 pub mod error;
 pub mod inspect;
+pub mod mhd;
+pub mod nifti_io;
 pub mod png_folder;
 pub mod png_io;
 pub mod prompt;
@@ -18,6 +21,7 @@ pub mod sheet;
 pub mod spec;
 pub mod split;
 pub mod synthetic;
+pub mod volume;
 
 pub use batcher::{SegBatch, SegBatcher};
 pub use dataset::{ItemMeta, Mode, PipelineConfig, SegItem, SegmentationDataset};

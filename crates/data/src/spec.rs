@@ -14,6 +14,8 @@ pub enum DatasetSpec {
     Synthetic(SyntheticConfig),
     /// The authors' PNG layout, or a plain folder of image/label PNG pairs.
     Png(PathBuf),
+    /// CAMUS, NIfTI or MetaImage release.
+    Camus(PathBuf),
 }
 
 impl DatasetSpec {
@@ -24,8 +26,9 @@ impl DatasetSpec {
         match kind.to_ascii_lowercase().as_str() {
             "synthetic" | "synth" => parse_synthetic(rest).map(DatasetSpec::Synthetic),
             "png" => Ok(DatasetSpec::Png(path(kind, rest)?)),
+            "camus" => Ok(DatasetSpec::Camus(path(kind, rest)?)),
             _ => Err(DataError::Invalid(format!(
-                "unknown dataset {spec:?}: expected synthetic[:cases=N,...] or png:/path"
+                "unknown dataset {spec:?}: expected synthetic[:cases=N,...], camus:/path, echonet:/path, hmcqu:/path or png:/path"
             ))),
         }
     }
@@ -35,6 +38,7 @@ impl DatasetSpec {
         match self {
             DatasetSpec::Synthetic(_) => "synthetic",
             DatasetSpec::Png(_) => "png",
+            DatasetSpec::Camus(_) => "camus",
         }
     }
 
@@ -42,6 +46,7 @@ impl DatasetSpec {
     pub fn load(&self) -> Result<Vec<Sample>> {
         match self {
             DatasetSpec::Synthetic(cfg) => cfg.generate(0),
+            DatasetSpec::Camus(dir) => crate::camus::read(dir),
             DatasetSpec::Png(dir) => {
                 if crate::authors::is_layout(dir) {
                     crate::authors::read(dir)

@@ -1,0 +1,139 @@
+//! CAMUS: the NIfTI release (`database_nifti/patientXXXX/patientXXXX_{2CH,4CH}_{ED,ES}[_gt].nii.gz`,
+//! `Info_{2CH,4CH}.cfg`, official split files `database_split/subgroup_{training,validation,testing}.txt`)
+//! and the older MetaImage release (`training|testing/patientXXXX/..._{ED,ES}[_gt].mhd`).
+//! Only ED and ES frames with a ground truth become samples (the half sequences are not read).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{DataError, Result};
+use crate::sample::{Phase, Plane, Sample, SampleInfo, Split, StructureSet};
+use crate::volume::Volume;
+
+/// The folders that may hold `patient*` folders, for a given root.
+fn patient_parents(root: &Path) -> Vec<PathBuf> {
+    ["database_nifti", "training", "testing", "."]
+        .iter()
+        .map(|d| root.join(d))
+        .filter(|d| d.is_dir())
+        .collect()
+}
+
+/// The official split of each patient, from `database_split/` beside or above the root.
+fn official_splits(root: &Path) -> Result<HashMap<String, Split>> {
+    let mut out = HashMap::new();
+    let dirs = [root.join("database_split"), root.join("../database_split")];
+    let Some(dir) = dirs.iter().find(|d| d.is_dir()) else {
+        return Ok(out);
+    };
+    for (file, split) in [
+        ("subgroup_training.txt", Split::Train),
+        ("subgroup_validation.txt", Split::Val),
+        ("subgroup_testing.txt", Split::Test),
+    ] {
+        let path = dir.join(file);
+        if !path.exists() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| DataError::io(&path, e))?;
+        for name in text.split_whitespace() {
+            out.insert(name.to_string(), split);
+        }
+    }
+    Ok(out)
+}
+
+/// `Info_<view>.cfg` as key -> value.
+fn info(path: &Path) -> Result<HashMap<String, String>> {
+    if !path.exists() {
+        return Ok(HashMap::new());
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect())
+}
+
+fn read_volume(path: &Path) -> Result<Volume> {
+    if path.extension().is_some_and(|e| e == "mhd") {
+        crate::mhd::read(path)
+    } else {
+        crate::nifti_io::read(path)
+    }
+}
+
+/// The file `<dir>/<stem>` with the first extension that exists (.nii.gz, .nii, .mhd).
+fn find(dir: &Path, stem: &str) -> Option<PathBuf> {
+    [".nii.gz", ".nii", ".mhd"]
+        .iter()
+        .map(|ext| dir.join(format!("{stem}{ext}")))
+        .find(|p| p.is_file())
+}
+
+/// Reads every ED/ES image that has a ground truth, in patient, view, phase order.
+pub fn read(root: &Path) -> Result<Vec<Sample>> {
+    let splits = official_splits(root)?;
+    let mut patients: Vec<PathBuf> = Vec::new();
+    for parent in patient_parents(root) {
+        let entries = std::fs::read_dir(&parent).map_err(|e| DataError::io(&parent, e))?;
+        for e in entries.filter_map(|e| e.ok()) {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().to_string();
+            if p.is_dir()
+                && name.starts_with("patient")
+                && !patients.iter().any(|q| q.ends_with(&name))
+            {
+                patients.push(p);
+            }
+        }
+    }
+    patients.sort_by_key(|p| p.file_name().map(|n| n.to_os_string()));
+    if patients.is_empty() {
+        return Err(DataError::format(
+            root,
+            "no patient folders (expected database_nifti/patientXXXX or training/patientXXXX)",
+        ));
+    }
+    let mut out = Vec::new();
+    for dir in patients {
+        let patient = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        for (view, plane) in [("2CH", Plane::TwoChamber), ("4CH", Plane::FourChamber)] {
+            let cfg = info(&dir.join(format!("Info_{view}.cfg")))?;
+            for phase in [Phase::Ed, Phase::Es] {
+                let stem = format!("{patient}_{view}_{}", phase.name());
+                let gt = find(&dir, &format!("{stem}_gt"));
+                let img = find(&dir, &stem);
+                let (img, gt) = match (img, gt) {
+                    (Some(i), Some(g)) => (i, g),
+                    (None, Some(g)) => {
+                        return Err(DataError::format(
+                            g,
+                            format!("ground truth without its image {stem}"),
+                        ));
+                    }
+                    _ => continue,
+                };
+                let image_vol = read_volume(&img)?;
+                let label_vol = read_volume(&gt)?;
+                let image = image_vol.image(0)?;
+                let label = label_vol.labels(0)?;
+                let mut meta = SampleInfo::new("camus", patient.clone());
+                meta.plane = plane;
+                meta.phase = Some(phase);
+                meta.spacing = image_vol.spacing;
+                meta.split = splits.get(&patient).copied();
+                meta.frame = cfg
+                    .get(phase.name())
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .map(|f| f.saturating_sub(1));
+                out.push(Sample::new(image, label, StructureSet::ALL, meta, &gt)?);
+            }
+        }
+    }
+    Ok(out)
+}
