@@ -41,7 +41,6 @@ const WORKFLOWS: &[Workflow] = &[
 const BENCHES: &[(&str, &str)] = &[
     ("sam", "echoone-sam"),
     ("metrics", "echoone-metrics"),
-    ("losses", "echoone-losses"),
     ("data", "echoone-data"),
     ("lffa", "echoone-lffa"),
 ];
