@@ -2,32 +2,29 @@
 
 use crate::error::{MetricsError, Result};
 
-/// A binary mask, row-major, `height` rows of `width` pixels.
+/// A row-major 2-D grid of `height` rows of `width` values.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BinaryMask {
+pub struct Grid<T> {
     height: usize,
     width: usize,
-    data: Vec<bool>,
+    data: Vec<T>,
 }
 
-impl BinaryMask {
-    /// A mask from row-major values; fails when `data.len() != height * width`.
-    pub fn new(height: usize, width: usize, data: Vec<bool>) -> Result<Self> {
+/// A binary mask, row-major, `height` rows of `width` pixels.
+pub type BinaryMask = Grid<bool>;
+
+/// A label map (0 background, 1 LV, 2 MYO, 3 LA, or any other integer labels), row-major.
+pub type LabelMap = Grid<u32>;
+
+impl<T> Grid<T> {
+    /// A grid from row-major values; fails when `data.len() != height * width`.
+    pub fn new(height: usize, width: usize, data: Vec<T>) -> Result<Self> {
         check_len(height, width, data.len())?;
         Ok(Self {
             height,
             width,
             data,
         })
-    }
-
-    /// An all-background mask.
-    pub fn empty(height: usize, width: usize) -> Self {
-        Self {
-            height,
-            width,
-            data: vec![false; height * width],
-        }
     }
 
     /// Number of rows (array axis 0).
@@ -45,9 +42,20 @@ impl BinaryMask {
         [self.height, self.width]
     }
 
-    /// The row-major pixel values.
-    pub fn data(&self) -> &[bool] {
+    /// The values, row-major.
+    pub fn data(&self) -> &[T] {
         &self.data
+    }
+}
+
+impl Grid<bool> {
+    /// An all-background mask.
+    pub fn empty(height: usize, width: usize) -> Self {
+        Self {
+            height,
+            width,
+            data: vec![false; height * width],
+        }
     }
 
     /// Whether the pixel at `(row, col)` is foreground; out of range is background.
@@ -68,45 +76,7 @@ impl BinaryMask {
     }
 }
 
-/// A label map (0 background, 1 LV, 2 MYO, 3 LA, or any other integer labels), row-major.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LabelMap {
-    height: usize,
-    width: usize,
-    data: Vec<u32>,
-}
-
-impl LabelMap {
-    /// A label map from row-major values; fails when `data.len() != height * width`.
-    pub fn new(height: usize, width: usize, data: Vec<u32>) -> Result<Self> {
-        check_len(height, width, data.len())?;
-        Ok(Self {
-            height,
-            width,
-            data,
-        })
-    }
-
-    /// Number of rows (array axis 0).
-    pub fn height(&self) -> usize {
-        self.height
-    }
-
-    /// Number of columns (array axis 1).
-    pub fn width(&self) -> usize {
-        self.width
-    }
-
-    /// `[height, width]`.
-    pub fn shape(&self) -> [usize; 2] {
-        [self.height, self.width]
-    }
-
-    /// The row-major labels.
-    pub fn data(&self) -> &[u32] {
-        &self.data
-    }
-
+impl Grid<u32> {
     /// The binary mask `self == label`.
     pub fn mask(&self, label: u32) -> BinaryMask {
         BinaryMask {

@@ -23,7 +23,7 @@ pub use boundary::boundary;
 pub use error::{MetricsError, Result};
 pub use evaluate::{StructureMetrics, evaluate_labels, evaluate_masks};
 pub use folder::{evaluate_folders, write_summary};
-pub use grid::{BinaryMask, LabelMap};
+pub use grid::{BinaryMask, Grid, LabelMap};
 pub use overlap::Confusion;
 pub use read::{LabelFile, LabelFormat, read_label_file};
 pub use spacing::Spacing;
