@@ -1,7 +1,8 @@
 //! CAMUS: the NIfTI release (`database_nifti/patientXXXX/patientXXXX_{2CH,4CH}_{ED,ES}[_gt].nii.gz`,
 //! `Info_{2CH,4CH}.cfg`, official split files `database_split/subgroup_{training,validation,testing}.txt`)
 //! and the older MetaImage release (`training|testing/patientXXXX/..._{ED,ES}[_gt].mhd`).
-//! Only ED and ES frames with a ground truth become samples (the half sequences are not read).
+//! ED and ES frames with a ground truth become samples; [`read_with_half_sequences`] adds the
+//! frames between them from `..._half_sequence[_gt].nii.gz` (ED to ES, one mask per frame).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -74,6 +75,47 @@ fn find(dir: &Path, stem: &str) -> Option<PathBuf> {
 
 /// Reads every ED/ES image that has a ground truth, in patient, view, phase order.
 pub fn read(root: &Path) -> Result<Vec<Sample>> {
+    read_all(root, false)
+}
+
+/// Like [`read`], plus, after each view's ED and ES, the inner frames of its half sequence
+/// (ED to ES) where both `_half_sequence` and `_half_sequence_gt` exist; they have no phase.
+pub fn read_with_half_sequences(root: &Path) -> Result<Vec<Sample>> {
+    read_all(root, true)
+}
+
+/// The inner frames (first and last are the ED and ES files) of the half sequence `stem`.
+fn half_sequence(dir: &Path, stem: &str, template: &SampleInfo) -> Result<Vec<Sample>> {
+    let (Some(img), Some(gt)) = (
+        find(dir, &format!("{stem}_half_sequence")),
+        find(dir, &format!("{stem}_half_sequence_gt")),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let (images, labels) = (read_volume(&img)?, read_volume(&gt)?);
+    if images.frames != labels.frames {
+        return Err(DataError::format(
+            &gt,
+            format!(
+                "{} frames but its image sequence has {}",
+                labels.frames, images.frames
+            ),
+        ));
+    }
+    let ed = template.frame.unwrap_or(0);
+    let mut out = Vec::new();
+    for k in 1..images.frames.saturating_sub(1) {
+        let mut info = template.clone();
+        info.phase = None;
+        info.frame = Some(ed + k as u32);
+        info.spacing = images.spacing;
+        let (image, label) = (images.image(k)?, labels.labels(k)?);
+        out.push(Sample::new(image, label, StructureSet::ALL, info, &gt)?);
+    }
+    Ok(out)
+}
+
+fn read_all(root: &Path, half_sequences: bool) -> Result<Vec<Sample>> {
     let splits = official_splits(root)?;
     let mut patients: Vec<PathBuf> = Vec::new();
     for parent in patient_parents(root) {
@@ -132,6 +174,17 @@ pub fn read(root: &Path) -> Result<Vec<Sample>> {
                     .and_then(|v| v.parse::<u32>().ok())
                     .map(|f| f.saturating_sub(1));
                 out.push(Sample::new(image, label, StructureSet::ALL, meta, &gt)?);
+            }
+            if half_sequences {
+                let mut template = SampleInfo::new("camus", patient.clone());
+                template.plane = plane;
+                template.split = splits.get(&patient).copied();
+                template.frame = cfg
+                    .get("ED")
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .map(|f| f.saturating_sub(1));
+                let stem = format!("{patient}_{view}");
+                out.extend(half_sequence(&dir, &stem, &template)?);
             }
         }
     }

@@ -4,15 +4,21 @@
 
 pub mod augment;
 pub mod authors;
+pub mod avi;
 pub mod batcher;
 pub mod camus;
 pub mod dataset;
+pub mod echonet;
 pub mod error;
+pub mod hmcqu;
 pub mod inspect;
+pub mod mat;
 pub mod mhd;
+pub mod mjpeg;
 pub mod nifti_io;
 pub mod png_folder;
 pub mod png_io;
+pub mod polygon;
 pub mod prompt;
 pub mod resize;
 pub mod rng;

@@ -16,19 +16,28 @@ pub enum DatasetSpec {
     Png(PathBuf),
     /// CAMUS, NIfTI or MetaImage release.
     Camus(PathBuf),
+    /// CAMUS with the inner frames of the half sequences (`camus-seq:/path`).
+    CamusSequences(PathBuf),
+    /// EchoNet-Dynamic (FileList.csv, VolumeTracings.csv, Videos/).
+    EchoNet(PathBuf),
+    /// HMC-QU (A4C videos, LV-wall masks, A4C.xlsx).
+    HmcQu(PathBuf),
 }
 
 impl DatasetSpec {
-    /// Parses `synthetic[:cases=N,seed=S,size=WxH,planes=2CH+4CH,phases=ED+ES]` or
-    /// `png:/path`.
+    /// Parses `synthetic[:cases=N,seed=S,size=WxH,planes=2CH+4CH,phases=ED+ES]`, `png:/path`,
+    /// `camus:/path`, `camus-seq:/path`, `echonet:/path` or `hmcqu:/path`.
     pub fn parse(spec: &str) -> Result<Self> {
         let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
         match kind.to_ascii_lowercase().as_str() {
             "synthetic" | "synth" => parse_synthetic(rest).map(DatasetSpec::Synthetic),
             "png" => Ok(DatasetSpec::Png(path(kind, rest)?)),
             "camus" => Ok(DatasetSpec::Camus(path(kind, rest)?)),
+            "camus-seq" => Ok(DatasetSpec::CamusSequences(path(kind, rest)?)),
+            "echonet" => Ok(DatasetSpec::EchoNet(path(kind, rest)?)),
+            "hmcqu" | "hmc-qu" => Ok(DatasetSpec::HmcQu(path(kind, rest)?)),
             _ => Err(DataError::Invalid(format!(
-                "unknown dataset {spec:?}: expected synthetic[:cases=N,...], camus:/path, echonet:/path, hmcqu:/path or png:/path"
+                "unknown dataset {spec:?}: expected synthetic[:cases=N,...], camus:/path, camus-seq:/path, echonet:/path, hmcqu:/path or png:/path"
             ))),
         }
     }
@@ -38,7 +47,9 @@ impl DatasetSpec {
         match self {
             DatasetSpec::Synthetic(_) => "synthetic",
             DatasetSpec::Png(_) => "png",
-            DatasetSpec::Camus(_) => "camus",
+            DatasetSpec::Camus(_) | DatasetSpec::CamusSequences(_) => "camus",
+            DatasetSpec::EchoNet(_) => "echonet",
+            DatasetSpec::HmcQu(_) => "hmcqu",
         }
     }
 
@@ -47,6 +58,9 @@ impl DatasetSpec {
         match self {
             DatasetSpec::Synthetic(cfg) => cfg.generate(0),
             DatasetSpec::Camus(dir) => crate::camus::read(dir),
+            DatasetSpec::CamusSequences(dir) => crate::camus::read_with_half_sequences(dir),
+            DatasetSpec::EchoNet(dir) => crate::echonet::read(dir),
+            DatasetSpec::HmcQu(dir) => crate::hmcqu::read(dir),
             DatasetSpec::Png(dir) => {
                 if crate::authors::is_layout(dir) {
                     crate::authors::read(dir)
@@ -115,6 +129,14 @@ mod tests {
         assert_eq!(
             DatasetSpec::parse("png:/x").unwrap(),
             DatasetSpec::Png(PathBuf::from("/x"))
+        );
+        assert_eq!(
+            DatasetSpec::parse("echonet:/e").unwrap(),
+            DatasetSpec::EchoNet(PathBuf::from("/e"))
+        );
+        assert_eq!(
+            DatasetSpec::parse("hmcqu:/h").unwrap(),
+            DatasetSpec::HmcQu(PathBuf::from("/h"))
         );
         assert!(DatasetSpec::parse("png").is_err());
         assert!(DatasetSpec::parse("nope:/x").is_err());

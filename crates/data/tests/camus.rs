@@ -138,3 +138,35 @@ fn bad_files_are_named_in_clear_errors() {
     let e = camus::read(empty.path()).unwrap_err().to_string();
     assert!(e.contains("no patient folders"), "{e}");
 }
+
+#[test]
+fn half_sequences_add_their_inner_frames_on_request() {
+    let root = fixtures("camus_nifti");
+    let samples = camus::read_with_half_sequences(&root).unwrap();
+    // patient0001 2CH has a 4-frame half sequence: frames 1 and 2 join ED (0) and ES.
+    assert_eq!(samples.len(), 10);
+    let inner: Vec<_> = samples.iter().filter(|s| s.info.phase.is_none()).collect();
+    assert_eq!(inner.len(), 2);
+    let expected = root.join("expected");
+    for (s, k) in inner.iter().zip([1, 2]) {
+        assert_eq!(
+            (s.info.case.as_str(), s.info.plane),
+            ("patient0001", Plane::TwoChamber)
+        );
+        assert_eq!(s.info.frame, Some(k));
+        let stem = format!("patient0001_2CH_half_sequence_{k}");
+        assert_eq!(
+            s.image,
+            read_png(&expected.join(format!("{stem}.png"))).unwrap()
+        );
+        assert_eq!(
+            s.label,
+            read_png(&expected.join(format!("{stem}_gt.png"))).unwrap()
+        );
+        let [x, y] = s.info.spacing.unwrap();
+        assert!((x - 0.31).abs() < 1e-6 && (y - 0.154).abs() < 1e-6);
+        assert_eq!(s.info.split, Some(Split::Train));
+    }
+    // Right after that view's ED and ES.
+    assert_eq!(samples[2].info.frame, Some(1));
+}
