@@ -2,6 +2,8 @@
 //!
 //! Every command is a thin wrapper: it builds the owning package in release mode and runs its
 //! binary with the remaining arguments, so `cargo xtask sam --help` shows the real flags.
+//! `train`, `ablate`, `eval` and `predict` run the `echoone` binary of echoone-train, built with
+//! the cargo feature of the backend named by `--backend` (flex by default).
 
 use std::process::{Command, ExitCode};
 
@@ -35,7 +37,36 @@ const WORKFLOWS: &[Workflow] = &[
         binary: "data",
         about: "synthesise, inspect and export echo datasets",
     },
+    Workflow {
+        name: "model",
+        package: "echoone",
+        binary: "model",
+        about: "EchoONE parameter summary, or a checkpoint run on one image",
+    },
 ];
+
+/// The commands of the `echoone` binary (echoone-train), built per backend.
+const TRAIN_COMMANDS: &[(&str, &str)] = &[
+    (
+        "train",
+        "train EchoONE (no arguments: small model, synthetic echoes, CPU)",
+    ),
+    (
+        "ablate",
+        "train and compare the LFFA x PC-Mask grid (or any toggles)",
+    ),
+    (
+        "eval",
+        "metrics of a checkpoint per structure, plane and centre",
+    ),
+    (
+        "predict",
+        "segment images, NIfTI or videos with a checkpoint",
+    ),
+];
+
+/// Backends the `echoone` binary can be built with (one cargo feature each).
+const BACKENDS: &[&str] = &["flex", "ndarray", "tch", "cuda"];
 
 /// Crates with criterion benchmarks, run by `cargo xtask bench NAME`.
 const BENCHES: &[(&str, &str)] = &[
@@ -43,10 +74,14 @@ const BENCHES: &[(&str, &str)] = &[
     ("metrics", "echoone-metrics"),
     ("data", "echoone-data"),
     ("lffa", "echoone-lffa"),
+    ("model", "echoone"),
 ];
 
 fn usage() -> String {
     let mut text = String::from("usage: cargo xtask <command> [args...]\n\ncommands:\n");
+    for (name, about) in TRAIN_COMMANDS {
+        text.push_str(&format!("  {name:<10} {about}\n"));
+    }
     for w in WORKFLOWS {
         text.push_str(&format!("  {:<10} {}\n", w.name, w.about));
     }
@@ -93,6 +128,42 @@ fn bench(args: &[String]) -> Result<ExitCode> {
     run(cmd)
 }
 
+/// The value of `--backend` in `args` (`--backend X` or `--backend=X`), flex by default.
+fn backend(args: &[String]) -> Result<&str> {
+    let mut value = "flex";
+    for (i, a) in args.iter().enumerate() {
+        if let Some(v) = a.strip_prefix("--backend=") {
+            value = v;
+        } else if a == "--backend" {
+            value = args.get(i + 1).map(String::as_str).unwrap_or("");
+        }
+    }
+    if !BACKENDS.contains(&value) {
+        bail!(
+            "--backend {value:?}: expected one of {}",
+            BACKENDS.join(", ")
+        );
+    }
+    Ok(value)
+}
+
+/// `cargo run` of the `echoone` binary with the backend's feature, then the command.
+fn train_command(args: &[String]) -> Result<ExitCode> {
+    let backend = backend(args)?;
+    let mut cmd = cargo();
+    cmd.args(["run", "--quiet", "--release", "--package", "echoone-train"])
+        .args([
+            "--bin",
+            "echoone",
+            "--no-default-features",
+            "--features",
+            backend,
+            "--",
+        ])
+        .args(args);
+    run(cmd)
+}
+
 fn main() -> Result<ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(command) = args.first() else {
@@ -105,6 +176,9 @@ fn main() -> Result<ExitCode> {
     if matches!(command.as_str(), "-h" | "--help" | "help") {
         print!("{}", usage());
         return Ok(ExitCode::SUCCESS);
+    }
+    if TRAIN_COMMANDS.iter().any(|(n, _)| n == command) {
+        return train_command(&args);
     }
     let Some(workflow) = WORKFLOWS.iter().find(|w| w.name == command) else {
         bail!("unknown command `{command}`\n\n{}", usage());

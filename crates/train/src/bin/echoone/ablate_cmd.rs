@@ -1,0 +1,77 @@
+//! `echoone ablate`.
+
+use anyhow::{Context, Result};
+use burn::tensor::backend::AutodiffBackend;
+use clap::Args;
+use echoone_data::Split;
+use echoone_train::ablate::{self, Row};
+use echoone_train::{
+    Checkpoint, EvalRequest, RunOptions, evaluate_checkpoint, select_samples, train,
+};
+
+use crate::backend::Job;
+use crate::train_cmd::{TrainArgs, default_out, resolve_config};
+
+/// Arguments of `echoone ablate`: the training flags plus the grid.
+#[derive(Args, Debug, Clone)]
+pub struct AblateArgs {
+    /// Toggles to vary, every on/off combination (lffa, pc_mask, residual_cnn, fusion).
+    #[arg(long, value_delimiter = ',', default_value = "lffa,pc_mask")]
+    pub grid: Vec<String>,
+    /// Training flags shared by every variant (--out is the ablation folder).
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+impl Job for AblateArgs {
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
+        let variants = ablate::grid(&self.grid)?;
+        let out = self
+            .train
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out("ablate"));
+        let mut base_args = self.train.clone();
+        base_args.out = None;
+        let base = resolve_config(&base_args)?;
+        let mut rows = Vec::new();
+        let mut split_used = "test";
+        for variant in variants {
+            let dir = out.join(&variant.name);
+            eprintln!("== ablation {} -> {}", variant.name, dir.display());
+            let options = RunOptions {
+                out: dir.clone(),
+                sam_checkpoint: self.train.sam_checkpoint.clone(),
+                resume: self.train.resume,
+                stop_after: self.train.stop_after,
+                quiet: self.train.quiet,
+            };
+            train::<B>(ablate::apply(&base, &variant), &options, &device)
+                .with_context(|| format!("training variant {}", variant.name))?;
+            let ckpt = Checkpoint::open(&dir)?;
+            let mut samples = select_samples(&ckpt, &[], Some(Split::Test))?;
+            if samples.is_empty() {
+                split_used = "val";
+                samples = select_samples(&ckpt, &[], Some(Split::Val))?;
+            }
+            let request = EvalRequest {
+                sam_checkpoint: self.train.sam_checkpoint.clone(),
+                out: dir.join(format!("eval-{split_used}")),
+                batch_size: base.batch_size,
+                workers: base.workers,
+                overlays: 8,
+            };
+            let report = evaluate_checkpoint::<B::InnerBackend>(&ckpt, &samples, &request, &device)
+                .with_context(|| format!("evaluating variant {}", variant.name))?;
+            rows.push(Row::new(
+                variant,
+                ckpt.state.best.map(|b| b.0),
+                &report.pixels,
+            ));
+            ablate::write(&out, &rows, split_used)?;
+        }
+        print!("{}", ablate::markdown(&rows, split_used));
+        println!("\ncomparison in {}", out.join("ablation.md").display());
+        Ok(())
+    }
+}

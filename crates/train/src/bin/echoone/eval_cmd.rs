@@ -1,0 +1,94 @@
+//! `echoone eval`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::backend::AutodiffBackend;
+use clap::Args;
+use echoone_data::Split;
+use echoone_train::{Checkpoint, EvalRequest, evaluate_checkpoint, select_samples};
+
+use crate::backend::Job;
+
+/// Arguments of `echoone eval`.
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// A checkpoint folder, or an experiment folder (its best checkpoint).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Dataset(s) to evaluate on (default: the run's own data, test split).
+    #[arg(long = "dataset")]
+    pub datasets: Vec<String>,
+    /// Split to evaluate: train, val, test or all (default: all of --dataset, else test).
+    #[arg(long)]
+    pub split: Option<String>,
+    /// Official SAM weights (only when the prior's latents come from SAM's encoder).
+    #[arg(long)]
+    pub sam_checkpoint: Option<PathBuf>,
+    /// Output folder (default: <checkpoint>/eval-<split>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Items per forward pass.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// Threads preparing items.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Overlays to write.
+    #[arg(long, default_value_t = 16)]
+    pub overlays: usize,
+}
+
+/// `train`, `val`, `test` -> that split; `all` -> none.
+pub fn parse_split(name: &str) -> Result<Option<Split>> {
+    if name == "all" {
+        return Ok(None);
+    }
+    match Split::parse(name) {
+        Some(s) => Ok(Some(s)),
+        None => bail!("--split {name}: expected train, val, test or all"),
+    }
+}
+
+impl Job for EvalArgs {
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
+        let ckpt = Checkpoint::open(&self.checkpoint)?;
+        let default_split = if self.datasets.is_empty() {
+            "test"
+        } else {
+            "all"
+        };
+        let split_name = self.split.as_deref().unwrap_or(default_split);
+        let split = parse_split(split_name)?;
+        let samples = select_samples(&ckpt, &self.datasets, split)?;
+        if samples.is_empty() {
+            bail!("the {split_name} split of the data holds no sample");
+        }
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| ckpt.dir.join(format!("eval-{split_name}")));
+        let request = EvalRequest {
+            sam_checkpoint: self.sam_checkpoint.clone(),
+            out: out.clone(),
+            batch_size: self.batch_size.max(1),
+            workers: self.workers,
+            overlays: self.overlays,
+        };
+        let report = evaluate_checkpoint::<B::InnerBackend>(&ckpt, &samples, &request, &device)
+            .with_context(|| format!("evaluating {}", ckpt.dir.display()))?;
+        print!("{}", report.pixels.to_markdown());
+        println!(
+            "\nmean Dice over structures {:.4} on {} items; summaries in {}{}",
+            report.mean_dice,
+            report.items,
+            out.display(),
+            if report.millimetres.is_some() {
+                " (millimetres in mm/)"
+            } else {
+                ""
+            }
+        );
+        Ok(())
+    }
+}

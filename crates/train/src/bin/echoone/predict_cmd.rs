@@ -1,0 +1,86 @@
+//! `echoone predict`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::backend::AutodiffBackend;
+use clap::Args;
+use echoone_train::Checkpoint;
+use echoone_train::predict::{Click, Predictor, Prompting, read_input};
+
+use crate::backend::Job;
+
+/// Arguments of `echoone predict`.
+#[derive(Args, Debug, Clone)]
+pub struct PredictArgs {
+    /// A checkpoint folder, or an experiment folder (its best checkpoint).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Images (PNG, JPEG), NIfTI (2D or 2D+t) or MJPEG AVI videos.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A click as STRUCTURE:X,Y in input pixels (LV, MYO or LA); repeat for several structures.
+    #[arg(long = "point")]
+    pub points: Vec<String>,
+    /// Take each structure's click from PC-Mask's coarse mask (no human click needed).
+    #[arg(long, conflicts_with = "points")]
+    pub auto_prompt: bool,
+    /// Official SAM weights (only when the prior's latents come from SAM's encoder).
+    #[arg(long)]
+    pub sam_checkpoint: Option<PathBuf>,
+}
+
+impl Job for PredictArgs {
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
+        let prompting = if self.auto_prompt {
+            Prompting::Auto
+        } else if self.points.is_empty() {
+            bail!("give clicks with --point STRUCTURE:X,Y, or --auto-prompt");
+        } else {
+            Prompting::Clicks(
+                self.points
+                    .iter()
+                    .map(|p| Click::parse(p))
+                    .collect::<echoone_train::Result<_>>()?,
+            )
+        };
+        // Read every input first: a bad file fails before anything is written.
+        let inputs = self
+            .inputs
+            .iter()
+            .map(|p| read_input(p))
+            .collect::<echoone_train::Result<Vec<_>>>()?;
+        let ckpt = Checkpoint::open(&self.checkpoint)?;
+        let predictor =
+            Predictor::<B::InnerBackend>::new(ckpt, self.sam_checkpoint.as_deref(), &device)?;
+        for input in &inputs {
+            let written = predictor
+                .predict(input, &prompting, &self.out)
+                .with_context(|| format!("predicting {}", input.path.display()))?;
+            let found: Vec<String> = written
+                .found
+                .iter()
+                .map(|f| {
+                    let names: Vec<&str> = f.iter().map(|s| s.name()).collect();
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join("+")
+                    }
+                })
+                .collect();
+            println!(
+                "{}: {} frame(s), structures found {}; {} files in {}",
+                input.path.display(),
+                found.len(),
+                found.join(", "),
+                written.files.len(),
+                self.out.display()
+            );
+        }
+        Ok(())
+    }
+}

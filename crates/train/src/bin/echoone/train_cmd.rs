@@ -1,0 +1,154 @@
+//! `echoone train`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::backend::AutodiffBackend;
+use clap::Args;
+use echoone_train::{RunOptions, TrainConfig, train};
+
+use crate::backend::Job;
+
+/// Arguments of `echoone train`.
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// Training configuration (JSON, as the `config.json` of a run). Default: the small model
+    /// on synthetic data (CPU-sized), or the authors' recipe with `--variant vit_b`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Model preset when no --config is given: small or vit_b.
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Dataset(s): synthetic[:cases=N,seed=S], camus:/path, echonet:/path, hmcqu:/path,
+    /// png:/path. Repeat to train on several.
+    #[arg(long = "dataset")]
+    pub datasets: Vec<String>,
+    /// Official SAM checkpoint (.pth or .safetensors) to start from.
+    #[arg(long)]
+    pub sam_checkpoint: Option<PathBuf>,
+    /// Experiment folder (default: runs/train-<date>-<time>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in --out from its latest checkpoint (its saved configuration is used;
+    /// only --epochs may change).
+    #[arg(long)]
+    pub resume: bool,
+    /// Epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Samples per step.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Base learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Threads preparing samples.
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Limit on steps per epoch (0: all).
+    #[arg(long)]
+    pub steps_per_epoch: Option<usize>,
+    /// Stop after this many epochs, as if killed (for testing resume).
+    #[arg(long, hide = true)]
+    pub stop_after: Option<usize>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// The configuration the arguments ask for.
+pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
+    let saved = args.out.as_ref().map(|o| o.join("config.json"));
+    let mut config = match (&args.config, saved.filter(|p| args.resume && p.is_file())) {
+        (_, Some(saved)) => TrainConfig::load_json(&saved)?,
+        (Some(path), None) => TrainConfig::load_json(path)?,
+        (None, None) => match args.variant.as_deref() {
+            None | Some("small") => TrainConfig::cpu_default(),
+            Some("vit_b") => TrainConfig::authors(),
+            Some(other) => bail!("--variant {other}: expected small or vit_b"),
+        },
+    };
+    if args.resume {
+        if let Some(e) = args.epochs {
+            config.epochs = e;
+        }
+        return Ok(config);
+    }
+    if !args.datasets.is_empty() {
+        config.datasets = args.datasets.clone();
+    }
+    if let Some(v) = args.epochs {
+        config.epochs = v;
+    }
+    if let Some(v) = args.batch_size {
+        config.batch_size = v;
+    }
+    if let Some(v) = args.lr {
+        config.lr = v;
+    }
+    if let Some(v) = args.seed {
+        config.seed = v;
+    }
+    if let Some(v) = args.workers {
+        config.workers = v;
+    }
+    if let Some(v) = args.steps_per_epoch {
+        config.steps_per_epoch = v;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+/// The default experiment folder: `runs/train-YYYYMMDD-HHMMSS` (UTC).
+pub fn default_out(prefix: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    PathBuf::from("runs").join(format!(
+        "{prefix}-{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    ))
+}
+
+impl Job for TrainArgs {
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
+        if self.resume && self.out.is_none() {
+            bail!("--resume needs --out DIR: the folder of the run to continue");
+        }
+        let config = resolve_config(&self)?;
+        let out = self.out.clone().unwrap_or_else(|| default_out("train"));
+        let options = RunOptions {
+            out: out.clone(),
+            sam_checkpoint: self.sam_checkpoint.clone(),
+            resume: self.resume,
+            stop_after: self.stop_after,
+            quiet: self.quiet,
+        };
+        let summary = train::<B>(config, &options, &device)
+            .with_context(|| format!("training into {}", out.display()))?;
+        if let Some((dice, epoch)) = summary.best {
+            println!(
+                "best mean validation Dice {dice:.4} (epoch {epoch}) in {:.0} s; artefacts in {}",
+                summary.seconds,
+                summary.dir.display()
+            );
+        }
+        Ok(())
+    }
+}

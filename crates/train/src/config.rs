@@ -1,0 +1,219 @@
+//! `TrainConfig`: everything a training run depends on, saved as the experiment's `config.json`.
+
+use std::path::Path;
+
+use burn::config::Config;
+use echoone::EchoOneConfig;
+use echoone_data::SplitPlan;
+use echoone_data::augment::AugmentConfig;
+use echoone_pc_mask::PriorMode;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{self, TrainError};
+
+/// The optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum OptimizerKind {
+    /// Adam without weight decay (the authors').
+    Adam,
+    /// AdamW with decoupled weight decay.
+    AdamW,
+}
+
+/// The learning-rate schedule over steps.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Schedule {
+    /// The base rate throughout (the authors').
+    Constant,
+    /// Linear warm-up over `warmup_epochs`, then polynomial decay `(1 - t)^power` to zero.
+    WarmupPoly {
+        /// Epochs of linear warm-up.
+        warmup_epochs: f64,
+        /// Exponent of the decay.
+        power: f64,
+    },
+}
+
+/// Which parameters train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FreezePolicy {
+    /// The authors' split (SAM's pre-trained parts frozen) when SAM weights are loaded, every
+    /// parameter otherwise (freezing random weights would only cripple the model).
+    Auto,
+    /// Always the authors' split.
+    Authors,
+    /// Every parameter trains.
+    None,
+}
+
+/// How PC-Mask's latent vectors are extracted for fitting the prior.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExtractorChoice {
+    /// The frozen official SAM encoder when `--sam-checkpoint` is given, a thumbnail otherwise.
+    Auto,
+    /// The frozen, unmodified official SAM image encoder (needs SAM weights).
+    SamEncoder,
+    /// The image average-pooled to `side x side` (cheap; for CPU runs and tests).
+    Thumbnail {
+        /// Side of the thumbnail.
+        side: usize,
+    },
+}
+
+/// A learning-rate multiplier for one top-level module of the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModuleLr {
+    /// `image_encoder`, `prompt_encoder`, `mask_decoder`, `prior_unet` or `fusion`.
+    pub module: String,
+    /// Factor on the base learning rate.
+    pub factor: f64,
+}
+
+/// Module names that accept a learning-rate multiplier.
+pub const LR_MODULES: [&str; 5] = [
+    "image_encoder",
+    "prompt_encoder",
+    "mask_decoder",
+    "prior_unet",
+    "fusion",
+];
+
+/// A training run: model, data, optimisation and reporting.
+#[derive(Config, Debug)]
+pub struct TrainConfig {
+    /// The model, with its ablation toggles.
+    pub model: EchoOneConfig,
+    /// Datasets as `DatasetSpec` strings (`synthetic:cases=N`, `camus:/path`, ...).
+    #[config(default = "vec![\"synthetic\".to_string()]")]
+    pub datasets: Vec<String>,
+    /// Patient-level split for data without an official one.
+    #[config(default = "SplitPlan::default()")]
+    pub split: SplitPlan,
+    /// Training augmentation (the four of the spec, p 0.5 each).
+    #[config(default = "AugmentConfig::default()")]
+    pub augment: AugmentConfig,
+    /// The optimiser.
+    #[config(default = "OptimizerKind::Adam")]
+    pub optimizer: OptimizerKind,
+    /// Base learning rate.
+    #[config(default = 1e-4)]
+    pub lr: f64,
+    /// Weight decay (AdamW only).
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+    /// Learning-rate schedule.
+    #[config(default = "Schedule::Constant")]
+    pub schedule: Schedule,
+    /// Per-module learning-rate factors.
+    #[config(default = "Vec::new()")]
+    pub module_lr: Vec<ModuleLr>,
+    /// Samples per step.
+    #[config(default = 16)]
+    pub batch_size: usize,
+    /// Epochs.
+    #[config(default = 100)]
+    pub epochs: usize,
+    /// Seed of initialisation, shuffling, augmentation and clicks.
+    #[config(default = 1234)]
+    pub seed: u64,
+    /// Threads preparing samples.
+    #[config(default = 2)]
+    pub workers: usize,
+    /// Which parameters train.
+    #[config(default = "FreezePolicy::Auto")]
+    pub freeze: FreezePolicy,
+    /// PC-Mask latent extractor.
+    #[config(default = "ExtractorChoice::Auto")]
+    pub extractor: ExtractorChoice,
+    /// PC-Mask centre masks per structure or class-agnostic.
+    #[config(default = "PriorMode::PerStructure")]
+    pub prior_mode: PriorMode,
+    /// Validation overlays written per epoch.
+    #[config(default = 8)]
+    pub overlays: usize,
+    /// Limit on training steps per epoch (0: the whole training split).
+    #[config(default = 0)]
+    pub steps_per_epoch: usize,
+}
+
+impl TrainConfig {
+    /// The authors' recipe on EchoONE ViT-B (Adam 1e-4, batch 16, 100 epochs, seed 1234).
+    pub fn authors() -> Self {
+        Self::new(EchoOneConfig::vit_b())
+    }
+
+    /// The embedded default: the small model on the built-in synthetic echoes, sized to learn
+    /// in minutes on a laptop CPU.
+    pub fn cpu_default() -> Self {
+        Self::new(EchoOneConfig::small())
+            .with_datasets(vec!["synthetic:cases=40".into()])
+            .with_lr(1e-3)
+            .with_batch_size(4)
+            .with_epochs(4)
+    }
+
+    /// Reads a configuration written by [`save_json`](Self::save_json) (or by hand).
+    pub fn load_json(path: &Path) -> error::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::file(path, e))?;
+        let config: Self = serde_json::from_str(&text)
+            .map_err(|e| TrainError::file(path, format!("not a training configuration: {e}")))?;
+        config
+            .validate()
+            .map_err(|e| TrainError::file(path, e.to_string()))?;
+        Ok(config)
+    }
+
+    /// Writes the configuration as pretty JSON, atomically.
+    pub fn save_json(&self, path: &Path) -> error::Result<()> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| TrainError::file(path, format!("cannot encode: {e}")))?;
+        Ok(echoone_data::png_io::write_atomic(path, text.as_bytes())?)
+    }
+
+    /// Whether `other` describes the same model and data (what a resumed run must keep).
+    pub fn same_run(&self, other: &Self) -> bool {
+        let json = |c: &Self| serde_json::to_value((&c.model, &c.datasets)).ok();
+        json(self) == json(other)
+    }
+
+    /// Checks ranges and the model configuration.
+    pub fn validate(&self) -> error::Result<()> {
+        self.model.validate()?;
+        let bad = |m: String| Err(TrainError::Config(m));
+        if self.batch_size == 0 || self.epochs == 0 {
+            return bad("batch_size and epochs must be positive".into());
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) || self.weight_decay < 0.0 {
+            return bad(format!(
+                "learning rate {} must be positive and weight decay {} not negative",
+                self.lr, self.weight_decay
+            ));
+        }
+        if self.datasets.is_empty() {
+            return bad("at least one dataset is needed".into());
+        }
+        if let Some(m) = self
+            .module_lr
+            .iter()
+            .find(|m| !LR_MODULES.contains(&m.module.as_str()) || m.factor < 0.0)
+        {
+            return bad(format!(
+                "module_lr {:?} x {}: the module must be one of {LR_MODULES:?} and the factor \
+                 not negative",
+                m.module, m.factor
+            ));
+        }
+        if let Schedule::WarmupPoly {
+            warmup_epochs,
+            power,
+        } = self.schedule
+            && (warmup_epochs < 0.0 || power <= 0.0)
+        {
+            return bad("warm-up epochs must not be negative and the power positive".into());
+        }
+        if let ExtractorChoice::Thumbnail { side: 0 } = self.extractor {
+            return bad("the thumbnail side must be positive".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! Evaluation of a model on a dataset: the evaluation clicks, the prediction of every
+//! (image, structure) item at the model size, its metrics (echoone-metrics) and the loss.
+
+use std::collections::BTreeMap;
+
+use burn::tensor::ElementConversion;
+use burn::tensor::backend::Backend;
+use echoone::EchoOne;
+use echoone_data::{ItemMeta, SegItem, SegmentationDataset, Structure};
+use echoone_losses::EchoOneLoss;
+use echoone_metrics::{BinaryMask, CaseResult, Spacing, StructureMetrics, Summary, evaluate_masks};
+
+use crate::batches::{batch, load_items};
+use crate::error::Result;
+use crate::prior::BatchPrior;
+
+/// Label values of the evaluated structures (1 LV, 2 MYO, 3 LA).
+pub const LABELS: [u32; 3] = [1, 2, 3];
+
+/// One evaluated item kept for pictures.
+pub struct KeptItem {
+    /// The item (image, target, click).
+    pub item: SegItem,
+    /// The predicted mask at the model size.
+    pub prediction: Vec<bool>,
+}
+
+/// The result of evaluating a dataset.
+pub struct Evaluation {
+    /// One case per item, in pixels of the model size.
+    pub cases: Vec<CaseResult>,
+    /// The same in millimetres, when every item has a spacing.
+    pub cases_mm: Option<Vec<CaseResult>>,
+    /// Mean loss over batches.
+    pub loss: f64,
+    /// The first items, for overlays.
+    pub kept: Vec<KeptItem>,
+}
+
+/// How to run an evaluation.
+pub struct EvalOptions<'a> {
+    /// Items per forward pass.
+    pub batch_size: usize,
+    /// Threads preparing items.
+    pub workers: usize,
+    /// Items to keep for pictures.
+    pub keep: usize,
+    /// The loss to report.
+    pub loss: &'a EchoOneLoss,
+    /// Also compute millimetre metrics when every item has a spacing.
+    pub millimetres: bool,
+}
+
+fn case(
+    meta: &ItemMeta,
+    structure: Structure,
+    m: StructureMetrics,
+    spacing: Spacing,
+) -> CaseResult {
+    let name = format!("{}:{}", meta.stem, structure.name());
+    let centre = match &meta.centre {
+        Some(c) => format!("{}/{c}", meta.dataset),
+        None => meta.dataset.clone(),
+    };
+    CaseResult {
+        reference_file: name.clone(),
+        prediction_file: name,
+        spacing,
+        plane: Some(meta.plane.name().to_string()),
+        centre: Some(centre),
+        metrics: BTreeMap::from([(u32::from(structure.label()), m)]),
+    }
+}
+
+/// Runs `model` over every item of `dataset` (in evaluation mode: no augmentation, middle
+/// clicks) and measures each prediction against its target.
+pub fn evaluate<B: Backend>(
+    model: &EchoOne<B>,
+    dataset: &SegmentationDataset,
+    prior: Option<&BatchPrior<'_>>,
+    options: &EvalOptions<'_>,
+    device: &B::Device,
+) -> Result<Evaluation> {
+    use burn::data::dataset::Dataset;
+    let n = dataset.len();
+    let all_spacing = options.millimetres;
+    let mut cases = Vec::with_capacity(n);
+    let mut cases_mm = all_spacing.then(Vec::new);
+    let mut kept = Vec::new();
+    let (mut loss_sum, mut batches) = (0.0, 0usize);
+    let indices: Vec<usize> = (0..n).collect();
+    for chunk in indices.chunks(options.batch_size.max(1)) {
+        let items = load_items(dataset, chunk, options.workers)?;
+        let samples: Vec<usize> = items.iter().map(|i| i.meta.sample).collect();
+        let structures: Vec<Structure> = items.iter().map(|i| i.structure).collect();
+        let b = batch::<B>(items.clone(), device);
+        let prior = match (prior, model.prior_unet.is_some()) {
+            (Some(p), true) => Some(p.tensor::<B>(&samples, &structures, device)?),
+            _ => None,
+        };
+        let out = model.forward(b.images, b.points, b.point_labels, prior)?;
+        let loss = options
+            .loss
+            .forward(out.logits, out.coarse_logits, b.low_res_targets)?;
+        loss_sum += f64::from(loss.total.into_scalar().elem::<f32>());
+        batches += 1;
+        let masks: Vec<f32> = out.masks.into_data().iter::<f32>().collect();
+        let side = items.first().map_or(0, |i| i.size);
+        for (item, logits) in items.into_iter().zip(masks.chunks(side * side)) {
+            let prediction: Vec<bool> = logits.iter().map(|&v| v > 0.0).collect();
+            let pred = BinaryMask::new(side, side, prediction.clone())?;
+            let reference =
+                BinaryMask::new(side, side, item.target.iter().map(|&v| v != 0).collect())?;
+            let px = evaluate_masks(&pred, &reference, Spacing::unit())?;
+            cases.push(case(&item.meta, item.structure, px, Spacing::unit()));
+            if let Some(mm) = cases_mm.as_mut() {
+                match item.meta.spacing {
+                    Some([sx, sy]) => {
+                        let spacing = Spacing::new(sy, sx)?;
+                        let m = evaluate_masks(&pred, &reference, spacing)?;
+                        mm.push(case(&item.meta, item.structure, m, spacing));
+                    }
+                    None => cases_mm = None,
+                }
+            }
+            if kept.len() < options.keep {
+                kept.push(KeptItem { item, prediction });
+            }
+        }
+    }
+    Ok(Evaluation {
+        cases,
+        cases_mm,
+        loss: loss_sum / batches.max(1) as f64,
+        kept,
+    })
+}
+
+impl Evaluation {
+    /// The summary in pixels.
+    pub fn summary(&self) -> Summary {
+        Summary::new(&self.cases, &LABELS)
+    }
+
+    /// Mean Dice per structure name (structures without a finite mean left out).
+    pub fn dice_per_structure(summary: &Summary) -> BTreeMap<String, f64> {
+        summary
+            .statistics
+            .per_label
+            .iter()
+            .filter_map(|(label, stats)| {
+                let name = label
+                    .parse::<u8>()
+                    .ok()
+                    .and_then(Structure::from_label)?
+                    .name();
+                let mean = stats.get("Dice")?.mean;
+                mean.is_finite().then(|| (name.to_string(), mean))
+            })
+            .collect()
+    }
+
+    /// Mean Dice per plane, pooled over structures.
+    pub fn dice_per_plane(&self) -> BTreeMap<String, f64> {
+        let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+        for c in &self.cases {
+            let Some(plane) = &c.plane else { continue };
+            for m in c.metrics.values().filter(|m| m.dice.is_finite()) {
+                let e = sums.entry(plane.clone()).or_default();
+                e.0 += m.dice;
+                e.1 += 1;
+            }
+        }
+        sums.into_iter()
+            .map(|(k, (s, n))| (k, s / n.max(1) as f64))
+            .collect()
+    }
+
+    /// The model-selection score: the mean over structures of each structure's mean Dice.
+    pub fn mean_dice(summary: &Summary) -> f64 {
+        summary
+            .foreground_mean
+            .get("Dice")
+            .map_or(f64::NAN, |v| v.0)
+    }
+}

@@ -1,0 +1,113 @@
+//! The experiment folder: where every artefact of a run lives.
+//!
+//! ```text
+//! OUT/config.json  splits.json  metrics.csv  curves.png  summary.json  summary.md
+//! OUT/prior/       prior.json  centre_masks.npy  purity.md   (PC-Mask on)
+//! OUT/checkpoints/latest/  checkpoints/best/   (model, optimiser, state, config, prior)
+//! OUT/overlays/epoch_NNN/*.png
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use crate::config::TrainConfig;
+use crate::error::{Result, TrainError};
+use crate::evaluate::KeptItem;
+use crate::overlay::{OverlayInput, draw, write_png};
+
+/// The folder of one run.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// The folder.
+    pub dir: PathBuf,
+}
+
+impl Experiment {
+    /// Opens `dir` for a run: a new run needs a folder without a previous run in it; a resumed
+    /// one needs the same configuration as the one saved there.
+    pub fn open(dir: &Path, config: &TrainConfig, resume: bool) -> Result<Self> {
+        let exp = Self {
+            dir: dir.to_path_buf(),
+        };
+        let saved = exp.config();
+        if saved.is_file() {
+            if !resume {
+                return Err(TrainError::file(
+                    dir,
+                    "holds a previous run: pass --resume to continue it, or choose another --out",
+                ));
+            }
+            let previous = TrainConfig::load_json(&saved)?;
+            if !previous.same_run(config) {
+                return Err(TrainError::file(
+                    &saved,
+                    "was written for another model or other data: resume with the same \
+                     configuration (only epochs may change)",
+                ));
+            }
+        }
+        std::fs::create_dir_all(dir).map_err(|e| TrainError::file(dir, e))?;
+        Ok(exp)
+    }
+
+    /// `config.json`.
+    pub fn config(&self) -> PathBuf {
+        self.dir.join("config.json")
+    }
+
+    /// `splits.json`.
+    pub fn splits(&self) -> PathBuf {
+        self.dir.join("splits.json")
+    }
+
+    /// `prior/`.
+    pub fn prior(&self) -> PathBuf {
+        self.dir.join("prior")
+    }
+
+    /// `checkpoints/latest`.
+    pub fn latest(&self) -> PathBuf {
+        self.dir.join("checkpoints").join("latest")
+    }
+
+    /// `checkpoints/best`.
+    pub fn best(&self) -> PathBuf {
+        self.dir.join("checkpoints").join("best")
+    }
+
+    /// `metrics.csv`.
+    pub fn metrics_csv(&self) -> PathBuf {
+        self.dir.join("metrics.csv")
+    }
+
+    /// `curves.png`.
+    pub fn curves(&self) -> PathBuf {
+        self.dir.join("curves.png")
+    }
+
+    /// Writes the overlays of one epoch's kept validation items into `overlays/epoch_NNN/`.
+    pub fn write_overlays(&self, epoch: usize, kept: &[KeptItem]) -> Result<()> {
+        let dir = self.dir.join("overlays").join(format!("epoch_{epoch:03}"));
+        write_overlays(&dir, kept)
+    }
+}
+
+/// Writes one overlay per kept item into `dir`, named `NN_<stem>_<structure>.png`.
+pub fn write_overlays(dir: &Path, kept: &[KeptItem]) -> Result<()> {
+    if kept.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| TrainError::file(dir, e))?;
+    for (i, k) in kept.iter().enumerate() {
+        let item = &k.item;
+        let picture = draw(&OverlayInput {
+            size: item.size,
+            image: &item.image,
+            prediction: &k.prediction,
+            reference: Some(&item.target),
+            point: Some((item.point.x, item.point.y, item.point.label == 1)),
+        });
+        let name = format!("{i:02}_{}_{}.png", item.meta.stem, item.structure.name());
+        write_png(&dir.join(name), &picture)?;
+    }
+    Ok(())
+}

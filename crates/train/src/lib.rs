@@ -1,0 +1,31 @@
+//! EchoONE training and the workflows around it: the training loop with validation, checkpoints
+//! and exact resume, evaluation, prediction and ablations, generic over the burn backend (the
+//! `echoone` binary picks it by cargo feature).
+
+pub mod ablate;
+pub mod batches;
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod eval;
+pub mod evaluate;
+pub mod experiment;
+pub mod extractor;
+pub mod history;
+pub mod model;
+pub mod overlay;
+pub mod predict;
+pub mod prior;
+pub mod progress;
+pub mod schedule;
+pub mod trainer;
+
+pub use checkpoint::{Checkpoint, TrainState};
+pub use config::{ExtractorChoice, FreezePolicy, ModuleLr, OptimizerKind, Schedule, TrainConfig};
+pub use error::{Result, TrainError};
+pub use eval::{EvalReport, EvalRequest, evaluate_checkpoint, select_samples};
+pub use evaluate::{EvalOptions, Evaluation, evaluate};
+pub use experiment::Experiment;
+pub use history::EpochRecord;
+pub use trainer::{RunOptions, RunSummary, train, train_step};

@@ -1,0 +1,387 @@
+//! Prediction on new images: PNG/JPEG, NIfTI (2D or 2D+t) and MJPEG AVI in; per frame the label
+//! map (0 background, 1 LV, 2 MYO, 3 LA) at the input's resolution as PNG and NIfTI, and an
+//! overlay. Prompts are given clicks, or taken from PC-Mask's coarse mask of each structure.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::backend::Backend;
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+use burn::tensor::{Int, Tensor, TensorData};
+use echoone::EchoOne;
+use echoone_data::prompt::eval_point;
+use echoone_data::resize::{Plane32, bilinear, nearest};
+use echoone_data::{Structure, avi::AviVideo, nifti_io};
+use image::{GrayImage, Rgb, RgbImage};
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::error::{Result, TrainError};
+use crate::extractor;
+use crate::overlay::write_png;
+use crate::prior::{BatchPrior, Extractor};
+
+/// Grey frames of one input file.
+pub struct InputFrames {
+    /// The file.
+    pub path: PathBuf,
+    /// Its frames, all one size.
+    pub frames: Vec<GrayImage>,
+    /// Pixel spacing [x, y] in mm, when the file gives one.
+    pub spacing: Option<[f64; 2]>,
+}
+
+/// Reads an input by its extension: `.png`/`.jpg`, `.nii`/`.nii.gz`, `.avi`.
+pub fn read_input(path: &Path) -> Result<InputFrames> {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    let (frames, spacing) = if name.ends_with(".nii") || name.ends_with(".nii.gz") {
+        let v = nifti_io::read(path)?;
+        let plane = v.width * v.height;
+        let (lo, hi) = v
+            .data
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            });
+        // 8-bit data as stored; anything else stretched to 0..255.
+        let (offset, scale) = if lo >= 0.0 && hi <= 255.0 {
+            (0.0, 1.0)
+        } else {
+            (lo, 255.0 / (hi - lo).max(f32::EPSILON))
+        };
+        let frames = v
+            .data
+            .chunks(plane)
+            .map(|f| {
+                let px = f
+                    .iter()
+                    .map(|&x| ((x - offset) * scale).round() as u8)
+                    .collect();
+                GrayImage::from_raw(v.width as u32, v.height as u32, px)
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| TrainError::file(path, "inconsistent frame size"))?;
+        (frames, v.spacing)
+    } else if name.ends_with(".avi") {
+        let video = AviVideo::read(path)?;
+        let frames = (0..video.len())
+            .map(|i| video.frame(i))
+            .collect::<echoone_data::Result<Vec<_>>>()?;
+        (frames, None)
+    } else {
+        let img = image::open(path)
+            .map_err(|e| TrainError::file(path, format!("not a readable image: {e}")))?;
+        (vec![img.to_luma8()], None)
+    };
+    if frames.is_empty() {
+        return Err(TrainError::file(path, "holds no frame"));
+    }
+    Ok(InputFrames {
+        path: path.to_path_buf(),
+        frames,
+        spacing,
+    })
+}
+
+/// A click given on the command line: a structure and a point in the input's pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Click {
+    /// The structure clicked.
+    pub structure: Structure,
+    /// Column in input pixels.
+    pub x: f32,
+    /// Row in input pixels.
+    pub y: f32,
+}
+
+impl Click {
+    /// Parses `LV:X,Y` (structure LV, MYO or LA).
+    pub fn parse(text: &str) -> Result<Self> {
+        let bad = || {
+            TrainError::Config(format!(
+                "--point {text:?}: expected STRUCTURE:X,Y with STRUCTURE LV, MYO or LA"
+            ))
+        };
+        let (s, xy) = text.split_once(':').ok_or_else(bad)?;
+        let structure = Structure::ALL
+            .into_iter()
+            .find(|st| st.name().eq_ignore_ascii_case(s))
+            .ok_or_else(bad)?;
+        let (x, y) = xy.split_once(',').ok_or_else(bad)?;
+        let x: f32 = x.trim().parse().map_err(|_| bad())?;
+        let y: f32 = y.trim().parse().map_err(|_| bad())?;
+        Ok(Self { structure, x, y })
+    }
+}
+
+/// How to prompt the model.
+#[derive(Debug, Clone)]
+pub enum Prompting {
+    /// The given clicks (one per structure to segment).
+    Clicks(Vec<Click>),
+    /// A click at the middle of PC-Mask's coarse mask of each structure; structures whose
+    /// coarse mask is empty are reported absent.
+    Auto,
+}
+
+/// A checkpoint ready to predict.
+pub struct Predictor<B: Backend> {
+    model: EchoOne<B>,
+    ckpt: Checkpoint,
+    extractor: Option<Extractor<B>>,
+    device: B::Device,
+}
+
+/// What was written for one input.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The input.
+    pub input: PathBuf,
+    /// The files written.
+    pub files: Vec<PathBuf>,
+    /// Per frame, the structures found.
+    pub found: Vec<Vec<Structure>>,
+}
+
+impl<B: Backend> Predictor<B> {
+    /// Loads the checkpoint's model and its prior's extractor (`sam` when the prior's latents
+    /// come from SAM's encoder).
+    pub fn new(ckpt: Checkpoint, sam: Option<&Path>, device: &B::Device) -> Result<Self> {
+        let model = checkpoint::load_model::<B>(&ckpt.config.model, &ckpt.dir, device)?;
+        let extractor = match &ckpt.prior {
+            Some(p) => Some(extractor::build::<B>(
+                p.extractor,
+                &ckpt.config.model,
+                sam,
+                device,
+            )?),
+            None => None,
+        };
+        Ok(Self {
+            model,
+            ckpt,
+            extractor,
+            device: device.clone(),
+        })
+    }
+
+    /// Segments every frame of `input` and writes `<stem>[_fNNNN]_label.png`,
+    /// `<stem>[_fNNNN]_overlay.png` and `<stem>_label.nii.gz` into `out`.
+    pub fn predict(
+        &self,
+        input: &InputFrames,
+        prompting: &Prompting,
+        out: &Path,
+    ) -> Result<Written> {
+        if matches!(prompting, Prompting::Auto) && self.ckpt.prior.is_none() {
+            return Err(TrainError::Config(
+                "--auto-prompt takes its clicks from PC-Mask's coarse masks, but this model was \
+                 trained without PC-Mask: give --point STRUCTURE:X,Y instead"
+                    .into(),
+            ));
+        }
+        std::fs::create_dir_all(out).map_err(|e| TrainError::file(out, e))?;
+        let stem = file_stem(&input.path);
+        let (w, h) = input.frames[0].dimensions();
+        let mut labels = Vec::with_capacity(input.frames.len());
+        let mut written = Written {
+            input: input.path.clone(),
+            files: Vec::new(),
+            found: Vec::new(),
+        };
+        for (f, frame) in input.frames.iter().enumerate() {
+            if frame.dimensions() != (w, h) {
+                return Err(TrainError::file(&input.path, "frames differ in size"));
+            }
+            let (label, found) = self.segment(frame, prompting)?;
+            let name = if input.frames.len() > 1 {
+                format!("{stem}_f{f:04}")
+            } else {
+                stem.clone()
+            };
+            let label_png = out.join(format!("{name}_label.png"));
+            let bytes = echoone_data::png_io::encode_png(&label)?;
+            echoone_data::png_io::write_atomic(&label_png, &bytes)?;
+            let overlay_png = out.join(format!("{name}_overlay.png"));
+            write_png(&overlay_png, &colour_overlay(frame, &label))?;
+            written.files.extend([label_png, overlay_png]);
+            written.found.push(found);
+            labels.push(label);
+        }
+        let nifti = out.join(format!("{stem}_label.nii.gz"));
+        write_label_nifti(&nifti, &labels, input.spacing)?;
+        written.files.push(nifti);
+        Ok(written)
+    }
+
+    /// The label map of one frame at its own size, and the structures found.
+    fn segment(
+        &self,
+        frame: &GrayImage,
+        prompting: &Prompting,
+    ) -> Result<(GrayImage, Vec<Structure>)> {
+        let side = self.ckpt.config.model.input_size;
+        let (w, h) = (frame.width() as usize, frame.height() as usize);
+        let image: Vec<f32> = bilinear(&Plane32::from_gray(frame), side, side)
+            .data
+            .iter()
+            .map(|v| (v / 255.0).clamp(0.0, 1.0))
+            .collect();
+        let latent = match &self.extractor {
+            Some(ex) => ex
+                .latents(std::slice::from_ref(&image), side, &self.device)
+                .pop(),
+            None => None,
+        };
+        let prior_of = |structures: &[Structure]| -> Result<Option<Tensor<B, 4>>> {
+            match (&self.ckpt.prior, &latent) {
+                (Some(fitted), Some(l)) => {
+                    let bp = BatchPrior {
+                        fitted,
+                        latents: vec![l.clone()],
+                    };
+                    let zeros = vec![0; structures.len()];
+                    Ok(Some(bp.tensor::<B>(&zeros, structures, &self.device)?))
+                }
+                _ => Ok(None),
+            }
+        };
+        let (sx, sy) = (side as f32 / w as f32, side as f32 / h as f32);
+        let clicks: Vec<(Structure, f32, f32)> = match prompting {
+            Prompting::Clicks(c) => c
+                .iter()
+                .map(|c| (c.structure, (c.x + 0.5) * sx - 0.5, (c.y + 0.5) * sy - 0.5))
+                .collect(),
+            Prompting::Auto => self.auto_clicks(prior_of(&Structure::ALL)?)?,
+        };
+        let mut best = vec![(0u8, 0.0f32); side * side];
+        let mut found = Vec::new();
+        if !clicks.is_empty() {
+            let n = clicks.len();
+            let structures: Vec<Structure> = clicks.iter().map(|c| c.0).collect();
+            let images = Tensor::<B, 4>::from_data(
+                TensorData::new(image.clone(), [1, 1, side, side]),
+                &self.device,
+            )
+            .repeat_dim(0, n);
+            let pts: Vec<f32> = clicks.iter().flat_map(|c| [c.1, c.2]).collect();
+            let points = Tensor::<B, 3>::from_data(TensorData::new(pts, [n, 1, 2]), &self.device);
+            let labels = Tensor::<B, 2, Int>::ones([n, 1], &self.device);
+            let out = self
+                .model
+                .forward(images, points, labels, prior_of(&structures)?)?;
+            let masks: Vec<f32> = out.masks.into_data().iter::<f32>().collect();
+            for (s, logits) in structures.iter().zip(masks.chunks(side * side)) {
+                let mut any = false;
+                for (b, &v) in best.iter_mut().zip(logits) {
+                    if v > 0.0 && (b.0 == 0 || v > b.1) {
+                        *b = (s.label(), v);
+                        any = true;
+                    }
+                }
+                if any {
+                    found.push(*s);
+                }
+            }
+        }
+        let small: Vec<u8> = best.iter().map(|b| b.0).collect();
+        let full = nearest(&small, side, side, w, h);
+        let label = GrayImage::from_raw(w as u32, h as u32, full)
+            .ok_or_else(|| TrainError::Config("label map size".into()))?;
+        Ok((label, found))
+    }
+
+    /// Clicks from PC-Mask's coarse masks (one per structure, in model pixels).
+    fn auto_clicks(&self, prior: Option<Tensor<B, 4>>) -> Result<Vec<(Structure, f32, f32)>> {
+        let (Some(unet), Some(prior)) = (&self.model.prior_unet, prior) else {
+            return Ok(Vec::new());
+        };
+        let low = self.ckpt.config.model.low_res_size();
+        let side = self.ckpt.config.model.input_size;
+        let coarse = interpolate(
+            unet.forward(prior),
+            [low, low],
+            InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false),
+        );
+        let values: Vec<f32> = coarse.into_data().iter::<f32>().collect();
+        let scale = side as f32 / low as f32;
+        Ok(Structure::ALL
+            .into_iter()
+            .zip(values.chunks(low * low))
+            .filter_map(|(s, logits)| {
+                let mask: Vec<u8> = logits.iter().map(|&v| u8::from(v > 0.0)).collect();
+                let p = eval_point(&mask, low);
+                (p.label == 1).then_some((s, (p.x + 0.5) * scale - 0.5, (p.y + 0.5) * scale - 0.5))
+            })
+            .collect())
+    }
+}
+
+fn file_stem(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map_or_else(|| "input".into(), |n| n.to_string_lossy().into_owned());
+    let lower = name.to_ascii_lowercase();
+    let cut = [".nii.gz", ".nii", ".png", ".jpg", ".jpeg", ".avi"]
+        .iter()
+        .find(|e| lower.ends_with(*e))
+        .map_or(name.len(), |e| name.len() - e.len());
+    name[..cut].to_string()
+}
+
+/// Colours of LV, MYO and LA in overlays.
+const COLOURS: [[u8; 3]; 3] = [[230, 60, 60], [60, 200, 80], [70, 120, 240]];
+
+/// The frame with each structure tinted.
+pub fn colour_overlay(frame: &GrayImage, label: &GrayImage) -> RgbImage {
+    RgbImage::from_fn(frame.width(), frame.height(), |x, y| {
+        let g = frame.get_pixel(x, y).0[0] as u16;
+        match label.get_pixel(x, y).0[0] {
+            l @ 1..=3 => {
+                let c = COLOURS[l as usize - 1];
+                Rgb(c.map(|v| ((g + v as u16) / 2) as u8))
+            }
+            _ => Rgb([g as u8; 3]),
+        }
+    })
+}
+
+/// Writes label maps (one per frame) as a `uint8` NIfTI volume `[W, H(, T)]` with the input's
+/// spacing, voxel (i, j) = column i, row j as the readers of this project, atomically.
+pub fn write_label_nifti(
+    path: &Path,
+    labels: &[GrayImage],
+    spacing: Option<[f64; 2]>,
+) -> Result<()> {
+    use ndarray::ShapeBuilder;
+    let (w, h) = labels
+        .first()
+        .map(|l| (l.width() as usize, l.height() as usize))
+        .ok_or_else(|| TrainError::file(path, "no frame to write"))?;
+    let data: Vec<u8> = labels
+        .iter()
+        .flat_map(|l| l.as_raw().iter().copied())
+        .collect();
+    let array = ndarray::Array3::from_shape_vec((w, h, labels.len()).f(), data)
+        .map_err(|e| TrainError::file(path, e))?;
+    let mut header = nifti::NiftiHeader::default();
+    let [sx, sy] = spacing.unwrap_or([1.0, 1.0]);
+    header.pixdim = [1.0, sx as f32, sy as f32, 1.0, 1.0, 1.0, 1.0, 1.0];
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".tmp-{}-{name}", std::process::id()));
+    let result = if labels.len() == 1 {
+        nifti::writer::WriterOptions::new(&tmp)
+            .reference_header(&header)
+            .write_nifti(&array.index_axis(ndarray::Axis(2), 0))
+    } else {
+        nifti::writer::WriterOptions::new(&tmp)
+            .reference_header(&header)
+            .write_nifti(&array)
+    };
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(TrainError::file(path, format!("cannot write NIfTI: {e}")));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| TrainError::file(path, e))
+}

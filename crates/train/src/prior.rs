@@ -1,0 +1,141 @@
+//! PC-Mask in a run: the latent of every image (the extractor recorded in the fitted prior),
+//! fitting the prior on the training split, and the K-channel prior of a batch.
+
+use std::path::Path;
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use echoone_data::resize::{Plane32, bilinear};
+use echoone_data::{Sample, Structure};
+use echoone_pc_mask::{
+    FittedPrior, LatentExtractor, PriorConfig, PriorSample, sam_latent, thumbnail_latent,
+};
+use echoone_sam::ImageEncoderViT;
+
+use crate::error::{Result, TrainError};
+
+/// Images per latent-extraction batch.
+const LATENT_BATCH: usize = 16;
+
+/// What turns images into latents: a thumbnail, or the frozen official SAM encoder.
+pub enum Extractor<B: Backend> {
+    /// The image pooled to `side x side`.
+    Thumbnail(usize),
+    /// The official, unmodified SAM image encoder with its input side (SAM's own input size
+    /// and normalisation).
+    Sam(Box<ImageEncoderViT<B>>, usize),
+}
+
+impl<B: Backend> Extractor<B> {
+    /// How the fitted prior records this extractor.
+    pub fn kind(&self) -> LatentExtractor {
+        match self {
+            Self::Thumbnail(side) => LatentExtractor::Thumbnail { side: *side },
+            Self::Sam(..) => LatentExtractor::SamEncoder,
+        }
+    }
+
+    /// The latents `[N][D]` of grey images at the model size (`side x side`, values in [0, 1]).
+    pub fn latents(&self, images: &[Vec<f32>], side: usize, device: &B::Device) -> Vec<Vec<f32>> {
+        let mut out = Vec::with_capacity(images.len());
+        for chunk in images.chunks(LATENT_BATCH) {
+            let n = chunk.len();
+            let flat: Vec<f32> = chunk.iter().flatten().copied().collect();
+            let x = Tensor::<B, 4>::from_data(TensorData::new(flat, [n, 1, side, side]), device);
+            let latent = match self {
+                Self::Thumbnail(t) => thumbnail_latent(x, *t),
+                Self::Sam(encoder, input) => sam_latent(encoder, sam_input(x, *input)),
+            };
+            let [_, d] = latent.dims();
+            let values: Vec<f32> = latent.into_data().iter::<f32>().collect();
+            out.extend(values.chunks(d).map(<[f32]>::to_vec));
+        }
+        out
+    }
+}
+
+/// SAM's preprocessing of grey images in [0, 1]: three channels, 0..255, normalised by SAM's
+/// pixel mean and std, resized to the encoder's input side.
+fn sam_input<B: Backend>(grey: Tensor<B, 4>, side: usize) -> Tensor<B, 4> {
+    use burn::tensor::module::interpolate;
+    use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+    let device = grey.device();
+    let rgb = grey.mul_scalar(255.0).repeat_dim(1, 3);
+    let mean =
+        Tensor::<B, 1>::from_floats([123.675, 116.28, 103.53], &device).reshape([1, 3, 1, 1]);
+    let std = Tensor::<B, 1>::from_floats([58.395, 57.12, 57.375], &device).reshape([1, 3, 1, 1]);
+    let x = (rgb - mean) / std;
+    interpolate(
+        x,
+        [side, side],
+        InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false),
+    )
+}
+
+/// Images of `samples` at the model size, grey in [0, 1].
+pub fn model_images(samples: &[Sample], side: usize) -> Vec<Vec<f32>> {
+    samples
+        .iter()
+        .map(|s| {
+            bilinear(&Plane32::from_gray(&s.image), side, side)
+                .data
+                .iter()
+                .map(|v| (v / 255.0).clamp(0.0, 1.0))
+                .collect()
+        })
+        .collect()
+}
+
+/// Fits the prior on training samples and their latents.
+pub fn fit(samples: &[Sample], latents: &[Vec<f32>], config: &PriorConfig) -> Result<FittedPrior> {
+    let planes: Vec<&'static str> = samples.iter().map(|s| s.info.plane.name()).collect();
+    let fit_samples: Vec<PriorSample<'_>> = samples
+        .iter()
+        .zip(latents)
+        .zip(&planes)
+        .map(|((s, latent), plane)| PriorSample {
+            latent,
+            label_map: s.label.as_raw(),
+            size: (s.label.height() as usize, s.label.width() as usize),
+            annotated: [Structure::Lv, Structure::Myo, Structure::La]
+                .map(|st| s.annotated.contains(st)),
+            plane: (*plane != "unknown").then_some(*plane),
+        })
+        .collect();
+    Ok(FittedPrior::fit(&fit_samples, config)?)
+}
+
+/// A fitted prior with the latents of one dataset's samples, ready to make batch priors.
+pub struct BatchPrior<'a> {
+    /// The fitted prior.
+    pub fitted: &'a FittedPrior,
+    /// Latent of each sample of the dataset, by `ItemMeta::sample`.
+    pub latents: Vec<Vec<f32>>,
+}
+
+impl BatchPrior<'_> {
+    /// The prior `[B, K, side, side]` of a batch: sample indices and prompted structures.
+    pub fn tensor<B: Backend>(
+        &self,
+        samples: &[usize],
+        structures: &[Structure],
+        device: &B::Device,
+    ) -> Result<Tensor<B, 4>> {
+        let d = self.latents.first().map_or(0, Vec::len);
+        let mut flat = Vec::with_capacity(samples.len() * d);
+        for &i in samples {
+            let latent = self.latents.get(i).ok_or_else(|| {
+                TrainError::Config(format!("no latent for sample {i} (internal indexing)"))
+            })?;
+            flat.extend_from_slice(latent);
+        }
+        let latents = Tensor::<B, 2>::from_data(TensorData::new(flat, [samples.len(), d]), device);
+        let index: Vec<usize> = structures.iter().map(|s| s.label() as usize - 1).collect();
+        Ok(self.fitted.prior_tensor(latents, &index)?)
+    }
+}
+
+/// Loads the fitted prior saved in `dir` (a checkpoint's `prior/`).
+pub fn load(dir: &Path) -> Result<FittedPrior> {
+    Ok(FittedPrior::load(dir)?)
+}

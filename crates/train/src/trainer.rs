@@ -1,0 +1,460 @@
+//! The training loop of the spec: seeded batches of (image, structure) items, the EchoONE loss,
+//! Adam (or AdamW with warm-up and poly decay), validation every epoch, `latest` and `best`
+//! checkpoints, exact resume, and the experiment's reports.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::data::dataset::Dataset;
+use burn::module::AutodiffModule;
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, Optimizer};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{ElementConversion, Tensor};
+use echoone::EchoOne;
+use echoone_data::{Mode, Sample, SegBatch, Structure};
+use echoone_losses::{EchoOneLoss, EchoOneLossConfig};
+use echoone_metrics::write_summary;
+use echoone_pc_mask::{FittedPrior, PriorConfig};
+
+use crate::batches::{batch, epoch_order, load_items};
+use crate::checkpoint::{self, Checkpoint, CheckpointParts, TrainState};
+use crate::config::{ModuleLr, OptimizerKind, TrainConfig};
+use crate::data;
+use crate::error::{Result, TrainError};
+use crate::evaluate::{EvalOptions, Evaluation, evaluate};
+use crate::experiment::Experiment;
+use crate::extractor;
+use crate::history::{self, EpochRecord};
+use crate::model;
+use crate::prior::{self, BatchPrior};
+use crate::progress::Progress;
+use crate::schedule::learning_rate;
+
+/// Adam's epsilon, as PyTorch's (burn's default is 1e-5).
+const EPSILON: f32 = 1e-8;
+
+/// How to run: where, from which SAM weights, and whether to resume.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The experiment folder.
+    pub out: PathBuf,
+    /// Official SAM weights to start from.
+    pub sam_checkpoint: Option<PathBuf>,
+    /// Continue from the experiment's latest checkpoint.
+    pub resume: bool,
+    /// Stop after this many epochs of the run (as if killed then; for resume tests).
+    pub stop_after: Option<usize>,
+    /// Print nothing.
+    pub quiet: bool,
+}
+
+/// What a run ended with.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The experiment folder.
+    pub dir: PathBuf,
+    /// Best mean validation Dice and its epoch.
+    pub best: Option<(f64, usize)>,
+    /// Every epoch's record.
+    pub history: Vec<EpochRecord>,
+    /// Wall-clock seconds of this invocation.
+    pub seconds: f64,
+}
+
+/// Trains `config` into `options.out` on `device`.
+pub fn train<B: AutodiffBackend>(
+    config: TrainConfig,
+    options: &RunOptions,
+    device: &B::Device,
+) -> Result<RunSummary> {
+    config.validate()?;
+    match config.optimizer {
+        OptimizerKind::Adam => {
+            let optim = AdamConfig::new().with_epsilon(EPSILON).init();
+            Run::<B>::start(config, options, device)?.fit(optim)
+        }
+        OptimizerKind::AdamW => {
+            let optim = AdamWConfig::new()
+                .with_epsilon(EPSILON)
+                .with_weight_decay(config.weight_decay as f32)
+                .init();
+            Run::<B>::start(config, options, device)?.fit(optim)
+        }
+    }
+}
+
+/// The loss terms of a step, by name.
+pub type LossTerms = Vec<(&'static str, f64)>;
+
+/// PC-Mask's fitted prior and the latents of the training and validation images.
+struct RunPrior {
+    fitted: FittedPrior,
+    train: Vec<Vec<f32>>,
+    val: Vec<Vec<f32>>,
+}
+
+/// A run being set up or trained.
+struct Run<'a, B: AutodiffBackend> {
+    config: TrainConfig,
+    options: &'a RunOptions,
+    device: &'a B::Device,
+    exp: Experiment,
+    train: Vec<Sample>,
+    val: Vec<Sample>,
+    prior: Option<RunPrior>,
+    progress: Progress,
+    started: Instant,
+}
+
+impl<'a, B: AutodiffBackend> Run<'a, B> {
+    /// Prepares the experiment folder, the data, its split and the PC-Mask prior.
+    fn start(config: TrainConfig, options: &'a RunOptions, device: &'a B::Device) -> Result<Self> {
+        let started = Instant::now();
+        let progress = Progress::new(options.quiet);
+        let exp = Experiment::open(&options.out, &config, options.resume)?;
+        config.save_json(&exp.config())?;
+        let samples = data::load_samples(&config.datasets, &config, &exp.splits())?;
+        let (train, val) = data::train_and_val(&samples, &config)?;
+        progress.line(&format!(
+            "{}: {} training and {} validation images ({} test held out)",
+            exp.dir.display(),
+            train.len(),
+            val.len(),
+            samples.len() - train.len() - val.len()
+        ));
+        let mut run = Self {
+            config,
+            options,
+            device,
+            exp,
+            train,
+            val,
+            prior: None,
+            progress,
+            started,
+        };
+        if run.config.model.pc_mask {
+            run.prior = Some(run.fit_prior()?);
+        }
+        Ok(run)
+    }
+
+    /// Fits PC-Mask's prior on the training images (or reloads the run's own on resume), and
+    /// extracts the latents of the training and validation images.
+    fn fit_prior(&self) -> Result<RunPrior> {
+        let side = self.config.model.input_size;
+        let sam = self.options.sam_checkpoint.as_deref();
+        let kind = extractor::choose(&self.config, sam);
+        let extractor =
+            extractor::build::<B::InnerBackend>(kind, &self.config.model, sam, self.device)?;
+        let images = prior::model_images(&self.train, side);
+        let train_latents = extractor.latents(&images, side, self.device);
+        let val_latents =
+            extractor.latents(&prior::model_images(&self.val, side), side, self.device);
+        let dir = self.exp.prior();
+        let fitted = if self.options.resume && dir.join("prior.json").is_file() {
+            prior::load(&dir)?
+        } else {
+            let prior_config = PriorConfig::new()
+                .with_k(self.config.model.prior_k)
+                .with_seed(self.config.seed)
+                .with_mode(self.config.prior_mode)
+                .with_side(self.config.model.low_res_size())
+                .with_extractor(extractor.kind());
+            let fitted = prior::fit(&self.train, &train_latents, &prior_config)?;
+            fitted.save(&dir)?;
+            let purity = fitted.purity.markdown();
+            echoone_data::png_io::write_atomic(&dir.join("purity.md"), purity.as_bytes())?;
+            self.progress.line(&format!(
+                "PC-Mask prior fitted ({:?}, K = {}), cluster purity against the planes:\n{purity}",
+                fitted.extractor, fitted.k
+            ));
+            fitted
+        };
+        if fitted.extractor != extractor.kind() {
+            return Err(TrainError::file(
+                dir.join("prior.json"),
+                format!(
+                    "fitted with {:?} but this run extracts {:?}",
+                    fitted.extractor,
+                    extractor.kind()
+                ),
+            ));
+        }
+        Ok(RunPrior {
+            fitted,
+            train: train_latents,
+            val: val_latents,
+        })
+    }
+
+    fn batch_prior(&self, val: bool) -> Option<BatchPrior<'_>> {
+        self.prior.as_ref().map(|p| BatchPrior {
+            fitted: &p.fitted,
+            latents: if val { p.val.clone() } else { p.train.clone() },
+        })
+    }
+
+    /// Builds the model and, on resume, restores model, optimiser and state from the latest
+    /// checkpoint.
+    fn restore<O>(&self, optim: O) -> Result<(EchoOne<B>, O, TrainState)>
+    where
+        O: Optimizer<EchoOne<B>, B>,
+    {
+        let latest = self.exp.latest();
+        if self.options.resume
+            && let Some(dir) = checkpoint::resolve(&latest)
+        {
+            let ckpt = Checkpoint::open(&dir)?;
+            if !ckpt.config.same_run(&self.config) {
+                return Err(TrainError::file(
+                    ckpt.dir.join("config.json"),
+                    "the checkpoint's model or data differ from this run's configuration",
+                ));
+            }
+            let model = checkpoint::load_model::<B>(&self.config.model, &ckpt.dir, self.device)?;
+            let mut note = format!(
+                "resumed from {} after epoch {}",
+                ckpt.dir.display(),
+                ckpt.state.epoch
+            );
+            let sam_loaded = self.options.sam_checkpoint.is_some();
+            let model = model::freeze(model, self.config.freeze, sam_loaded, &mut note);
+            let optim = if ckpt.has_optimizer() {
+                optim.load_record(ckpt.optimizer::<B, O::Record>(self.device)?)
+            } else {
+                optim
+            };
+            self.progress.line(&note);
+            return Ok((model, optim, ckpt.state));
+        }
+        let (model, note) = model::build::<B>(
+            &self.config,
+            self.options.sam_checkpoint.as_deref(),
+            self.device,
+        )?;
+        self.progress.line(&format!("model: {note}"));
+        Ok((model, optim, TrainState::default()))
+    }
+
+    /// Trains from the current state to the configured number of epochs.
+    fn fit<O>(self, optim: O) -> Result<RunSummary>
+    where
+        O: Optimizer<EchoOne<B>, B>,
+    {
+        let (mut model, mut optim, mut state) = self.restore(optim)?;
+        let loss_fn = EchoOneLossConfig::new().init();
+        let train_ds = data::dataset(&self.train, &self.config, Mode::Train);
+        let val_ds = data::dataset(&self.val, &self.config, Mode::Eval);
+        let train_prior = self.batch_prior(false);
+        let val_prior = self.batch_prior(true);
+        let per_epoch = self.steps_per_epoch(train_ds.len());
+        let total_steps = per_epoch * self.config.epochs;
+        let mut epochs_run = 0;
+        while state.epoch < self.config.epochs {
+            if self.options.stop_after.is_some_and(|n| epochs_run >= n) {
+                break;
+            }
+            let epoch = state.epoch + 1;
+            let t0 = Instant::now();
+            train_ds.set_epoch(epoch as u64);
+            let order = epoch_order(train_ds.len(), self.config.seed, epoch as u64);
+            let mut sums: BTreeMap<String, f64> = BTreeMap::new();
+            let (mut seen, mut lr) = (0usize, self.config.lr);
+            for (i, idx) in order
+                .chunks(self.config.batch_size)
+                .take(per_epoch)
+                .enumerate()
+            {
+                lr = learning_rate(&self.config, state.step, total_steps, per_epoch);
+                let items = load_items(&train_ds, idx, self.config.workers)?;
+                let samples: Vec<usize> = items.iter().map(|i| i.meta.sample).collect();
+                let structures: Vec<Structure> = items.iter().map(|i| i.structure).collect();
+                let b = batch::<B>(items, self.device);
+                let prior = match &train_prior {
+                    Some(p) => Some(p.tensor::<B>(&samples, &structures, self.device)?),
+                    None => None,
+                };
+                let (next, losses) = train_step(
+                    model,
+                    &mut optim,
+                    b,
+                    prior,
+                    &loss_fn,
+                    lr,
+                    &self.config.module_lr,
+                )?;
+                model = next;
+                for (name, v) in losses {
+                    *sums.entry(name.to_string()).or_default() += v * idx.len() as f64;
+                }
+                if !sums["loss"].is_finite() {
+                    return Err(TrainError::Config(format!(
+                        "the loss is not finite at epoch {epoch}, step {}: lower the learning rate",
+                        i + 1
+                    )));
+                }
+                state.step += 1;
+                seen += idx.len();
+                self.progress.step(
+                    epoch,
+                    self.config.epochs,
+                    i + 1,
+                    per_epoch,
+                    sums["loss"] / seen as f64,
+                    seen as f64 / t0.elapsed().as_secs_f64(),
+                );
+            }
+            let train_seconds = t0.elapsed().as_secs_f64();
+            let valid = model.valid();
+            let eval = evaluate(
+                &valid,
+                &val_ds,
+                val_prior.as_ref(),
+                &EvalOptions {
+                    batch_size: self.config.batch_size,
+                    workers: self.config.workers,
+                    keep: self.config.overlays,
+                    loss: &loss_fn,
+                    millimetres: false,
+                },
+                self.device,
+            )?;
+            let summary = eval.summary();
+            let mean_dice = Evaluation::mean_dice(&summary);
+            let seen = seen.max(1) as f64;
+            let record = EpochRecord {
+                epoch,
+                lr,
+                train_loss: sums.remove("loss").unwrap_or(f64::NAN) / seen,
+                train_terms: sums.into_iter().map(|(k, v)| (k, v / seen)).collect(),
+                val_loss: eval.loss,
+                val_dice: mean_dice,
+                val_dice_structure: Evaluation::dice_per_structure(&summary),
+                val_dice_plane: eval.dice_per_plane(),
+                samples_per_second: seen / train_seconds,
+                seconds: t0.elapsed().as_secs_f64(),
+            };
+            self.progress.epoch(&record);
+            state.epoch = epoch;
+            state.history.push(record);
+            self.exp.write_overlays(epoch, &eval.kept)?;
+            let improved = mean_dice.is_finite() && state.best.is_none_or(|(d, _)| mean_dice > d);
+            if improved {
+                state.best = Some((mean_dice, epoch));
+                self.save(&self.exp.best(), &model, None::<O::Record>, &state)?;
+                write_summary(&summary, &self.exp.dir)?;
+            }
+            self.save(&self.exp.latest(), &model, Some(optim.to_record()), &state)?;
+            history::write_csv(&self.exp.metrics_csv(), &state.history)?;
+            history::write_curves(&self.exp.curves(), &state.history)?;
+            epochs_run += 1;
+        }
+        let seconds = self.started.elapsed().as_secs_f64();
+        if let Some((dice, epoch)) = state.best {
+            self.progress.line(&format!(
+                "done in {seconds:.0} s: best mean validation Dice {dice:.4} at epoch {epoch}; \
+                 artefacts in {}",
+                self.exp.dir.display()
+            ));
+        }
+        Ok(RunSummary {
+            dir: self.exp.dir.clone(),
+            best: state.best,
+            history: state.history,
+            seconds,
+        })
+    }
+
+    fn steps_per_epoch(&self, items: usize) -> usize {
+        let all = items.div_ceil(self.config.batch_size).max(1);
+        match self.config.steps_per_epoch {
+            0 => all,
+            n => n.min(all),
+        }
+    }
+
+    fn save<R: burn::record::Record<B>>(
+        &self,
+        dir: &Path,
+        model: &EchoOne<B>,
+        optimizer: Option<R>,
+        state: &TrainState,
+    ) -> Result<()> {
+        checkpoint::save(
+            dir,
+            model,
+            CheckpointParts {
+                optimizer,
+                state,
+                config: &self.config,
+                prior: self.prior.as_ref().map(|p| &p.fitted),
+            },
+        )
+    }
+}
+
+/// One training step on a batch: forward, the EchoONE loss, backward and the optimiser update.
+/// Returns the updated model and the batch's loss terms (`loss`, `main_bce`, `main_dice`, and
+/// `coarse_bce`, `coarse_dice` with PC-Mask).
+pub fn train_step<B, O>(
+    model: EchoOne<B>,
+    optim: &mut O,
+    batch: SegBatch<B>,
+    prior: Option<Tensor<B, 4>>,
+    loss_fn: &EchoOneLoss,
+    lr: f64,
+    module_lr: &[ModuleLr],
+) -> Result<(EchoOne<B>, LossTerms)>
+where
+    B: AutodiffBackend,
+    O: Optimizer<EchoOne<B>, B>,
+{
+    let out = model.forward(batch.images, batch.points, batch.point_labels, prior)?;
+    let loss = loss_fn.forward(out.logits, out.coarse_logits, batch.low_res_targets)?;
+    let terms = [
+        ("loss", Some(loss.total.clone())),
+        ("main_bce", Some(loss.main_bce)),
+        ("main_dice", Some(loss.main_dice)),
+        ("coarse_bce", loss.coarse_bce),
+        ("coarse_dice", loss.coarse_dice),
+    ];
+    let values = terms
+        .into_iter()
+        .filter_map(|(name, t)| t.map(|t| (name, f64::from(t.into_scalar().elem::<f32>()))))
+        .collect();
+    let grads = loss.total.backward();
+    Ok((step(optim, lr, model, grads, module_lr), values))
+}
+
+/// One optimiser step: modules with a learning-rate factor first, then the rest at `lr`.
+fn step<B, O>(
+    optim: &mut O,
+    lr: f64,
+    model: EchoOne<B>,
+    mut grads: B::Gradients,
+    module_lr: &[ModuleLr],
+) -> EchoOne<B>
+where
+    B: AutodiffBackend,
+    O: Optimizer<EchoOne<B>, B>,
+{
+    let mut model = model;
+    for m in module_lr {
+        let part = match m.module.as_str() {
+            "image_encoder" => GradientsParams::from_module(&mut grads, &model.image_encoder),
+            "prompt_encoder" => GradientsParams::from_module(&mut grads, &model.prompt_encoder),
+            "mask_decoder" => GradientsParams::from_module(&mut grads, &model.mask_decoder),
+            "fusion" => GradientsParams::from_module(&mut grads, &model.fusion),
+            "prior_unet" => match &model.prior_unet {
+                Some(unet) => GradientsParams::from_module(&mut grads, unet),
+                None => continue,
+            },
+            _ => continue,
+        };
+        model = optim.step(lr * m.factor, model, part);
+    }
+    let rest = GradientsParams::from_grads(grads, &model);
+    optim.step(lr, model, rest)
+}

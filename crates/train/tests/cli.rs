@@ -1,0 +1,231 @@
+//! The `echoone` commands end to end on tiny synthetic data: train (artefact tree, loss goes
+//! down), resume equivalence, eval, predict, ablate, and clear errors for bad input.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+use echoone_train::{Checkpoint, EpochRecord};
+
+fn history(dir: &std::path::Path) -> Vec<EpochRecord> {
+    Checkpoint::open(&dir.join("checkpoints").join("latest"))
+        .expect("latest checkpoint")
+        .state
+        .history
+}
+
+#[test]
+fn train_writes_the_artefact_tree_and_the_loss_goes_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "config.json", &tiny_run(2));
+    let out = tmp.path().join("run");
+    let stdout = ok(&echoone(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(stdout.contains("best mean validation Dice"), "{stdout}");
+    for file in [
+        "config.json",
+        "splits.json",
+        "metrics.csv",
+        "curves.png",
+        "summary.json",
+        "summary.md",
+        "prior/prior.json",
+        "prior/centre_masks.npy",
+        "prior/purity.md",
+        "checkpoints/latest/model.mpk",
+        "checkpoints/latest/optimizer.mpk",
+        "checkpoints/latest/state.json",
+        "checkpoints/latest/prior/prior.json",
+        "checkpoints/best/model.mpk",
+        "checkpoints/best/config.json",
+    ] {
+        assert!(out.join(file).is_file(), "missing {file}");
+    }
+    let overlays: Vec<_> = fs::read_dir(out.join("overlays/epoch_002"))
+        .unwrap()
+        .collect();
+    assert_eq!(overlays.len(), 2);
+    let csv = fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(
+        csv.starts_with("epoch,lr,train_loss,train_coarse_bce"),
+        "{csv}"
+    );
+    let h = history(&out);
+    assert_eq!(h.len(), 2);
+    assert!(
+        h[1].train_loss < h[0].train_loss,
+        "training loss did not go down: {} -> {}",
+        h[0].train_loss,
+        h[1].train_loss
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(summary["statistics"]["per_plane"]["PSAX"].is_object());
+
+    // A second run into the same folder without --resume is refused, and nothing is lost.
+    let err = fails(&echoone(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(err.contains("--resume"), "{err}");
+    assert!(out.join("checkpoints/best/model.mpk").is_file());
+
+    // eval on the run's test split, and predict with automatic prompts.
+    let eval_out = tmp.path().join("eval");
+    let report = ok(&echoone(&[
+        "eval",
+        "--checkpoint",
+        out.to_str().unwrap(),
+        "--out",
+        eval_out.to_str().unwrap(),
+    ]));
+    assert!(report.contains("mean Dice over structures"), "{report}");
+    assert!(eval_out.join("summary.json").is_file());
+    assert!(eval_out.join("overlays").is_dir());
+
+    let sample = echoone_data::SyntheticConfig {
+        cases: 1,
+        width: 80,
+        height: 64,
+        ..Default::default()
+    }
+    .sample(2)
+    .unwrap();
+    let image = tmp.path().join("echo.png");
+    sample.image.save(&image).unwrap();
+    let pred_out = tmp.path().join("pred");
+    let said = ok(&echoone(&[
+        "predict",
+        "--checkpoint",
+        out.to_str().unwrap(),
+        image.to_str().unwrap(),
+        "--auto-prompt",
+        "--out",
+        pred_out.to_str().unwrap(),
+    ]));
+    assert!(said.contains("1 frame(s)"), "{said}");
+    let stem = image.file_stem().unwrap().to_string_lossy().into_owned();
+    let label = image::open(pred_out.join(format!("{stem}_label.png")))
+        .unwrap()
+        .to_luma8();
+    assert_eq!(label.dimensions(), (80, 64));
+    assert!(label.as_raw().iter().all(|&v| v <= 3));
+    let nifti =
+        echoone_data::nifti_io::read(&pred_out.join(format!("{stem}_label.nii.gz"))).unwrap();
+    assert_eq!((nifti.width, nifti.height, nifti.frames), (80, 64, 1));
+    let back: Vec<u8> = nifti.data.iter().map(|&v| v as u8).collect();
+    assert_eq!(&back, label.as_raw());
+    assert!(pred_out.join(format!("{stem}_overlay.png")).is_file());
+}
+
+#[test]
+fn a_killed_and_resumed_run_equals_the_uninterrupted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "config.json", &tiny_run(2));
+    let c = config.to_str().unwrap();
+    let whole = tmp.path().join("whole");
+    ok(&echoone(&[
+        "train",
+        "--quiet",
+        "--config",
+        c,
+        "--out",
+        whole.to_str().unwrap(),
+    ]));
+    let parts = tmp.path().join("parts");
+    let p = parts.to_str().unwrap();
+    ok(&echoone(&[
+        "train",
+        "--quiet",
+        "--config",
+        c,
+        "--out",
+        p,
+        "--stop-after",
+        "1",
+    ]));
+    assert_eq!(history(&parts).len(), 1);
+    ok(&echoone(&["train", "--quiet", "--out", p, "--resume"]));
+    let (a, b) = (history(&whole), history(&parts));
+    assert_eq!(a.len(), 2);
+    assert_eq!(b.len(), 2);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.train_loss, y.train_loss, "epoch {}", x.epoch);
+        assert_eq!(x.val_loss, y.val_loss, "epoch {}", x.epoch);
+        assert_eq!(x.val_dice, y.val_dice, "epoch {}", x.epoch);
+    }
+    let weights = |d: &std::path::Path| fs::read(d.join("checkpoints/latest/model.mpk")).unwrap();
+    assert!(weights(&whole) == weights(&parts), "final weights differ");
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let o = out.to_str().unwrap();
+    let err = fails(&echoone(&[
+        "train",
+        "--dataset",
+        "png:/no/such/folder",
+        "--out",
+        o,
+    ]));
+    assert!(err.contains("/no/such/folder"), "{err}");
+    let bad = tmp.path().join("bad.json");
+    fs::write(&bad, "{ not json").unwrap();
+    let err = fails(&echoone(&[
+        "train",
+        "--config",
+        bad.to_str().unwrap(),
+        "--out",
+        o,
+    ]));
+    assert!(
+        err.contains("bad.json") && err.contains("not a training configuration"),
+        "{err}"
+    );
+    let negative = write_config(tmp.path(), "neg.json", &tiny_run(1).with_lr(-1.0));
+    let err = fails(&echoone(&[
+        "train",
+        "--config",
+        negative.to_str().unwrap(),
+        "--out",
+        o,
+    ]));
+    assert!(
+        err.contains("neg.json") && err.contains("learning rate"),
+        "{err}"
+    );
+    let err = fails(&echoone(&[
+        "eval",
+        "--checkpoint",
+        tmp.path().to_str().unwrap(),
+    ]));
+    assert!(err.contains("not a checkpoint"), "{err}");
+    let err = fails(&echoone(&["eval", "--checkpoint", "/no/such/run"]));
+    assert!(err.contains("/no/such/run"), "{err}");
+    let err = fails(&echoone(&["train", "--backend", "cuda-but-not-built"]));
+    assert!(err.contains("not compiled into this binary"), "{err}");
+    let err = fails(&echoone(&["train", "--resume"]));
+    assert!(err.contains("--out"), "{err}");
+    let err = fails(&echoone(&[
+        "predict",
+        "--checkpoint",
+        o,
+        "/no/such.png",
+        "--auto-prompt",
+        "--out",
+        o,
+    ]));
+    assert!(err.contains("/no/such.png"), "{err}");
+}

@@ -1,0 +1,69 @@
+//! Shared helpers: a tiny model and run configuration, and the `echoone` binary.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use echoone::EchoOneConfig;
+use echoone_train::TrainConfig;
+
+/// A tiny EchoONE at 64 pixels (8x8 tokens, 32x32 logits): every module, seconds per epoch.
+pub fn tiny_model() -> EchoOneConfig {
+    EchoOneConfig::new()
+        .with_input_size(64)
+        .with_encoder_input_size(72)
+        .with_embed_dim(32)
+        .with_depth(4)
+        .with_num_heads(2)
+        .with_window_size(4)
+        .with_global_attn_indexes(vec![1, 3])
+        .with_pos_table_size(8)
+        .with_cnn_base_channels(8)
+        .with_prompt_dim(32)
+        .with_decoder_depth(3)
+        .with_decoder_heads(2)
+        .with_decoder_mlp_dim(64)
+}
+
+/// A run of the tiny model on tiny synthetic echoes.
+pub fn tiny_run(epochs: usize) -> TrainConfig {
+    TrainConfig::new(tiny_model())
+        .with_datasets(vec!["synthetic:cases=10,size=64x64,seed=7".into()])
+        .with_lr(2e-3)
+        .with_batch_size(8)
+        .with_epochs(epochs)
+        .with_steps_per_epoch(6)
+        .with_overlays(2)
+        .with_seed(42)
+}
+
+/// Writes `config` as JSON into `dir/name`.
+pub fn write_config(dir: &Path, name: &str, config: &TrainConfig) -> std::path::PathBuf {
+    let path = dir.join(name);
+    config
+        .save_json(&path)
+        .expect("write the test configuration");
+    path
+}
+
+/// Runs the `echoone` binary with `args`.
+pub fn echoone(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_echoone"))
+        .args(args)
+        .output()
+        .expect("run the echoone binary")
+}
+
+/// Asserts success, printing stderr otherwise.
+pub fn ok(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "echoone failed:\n{stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Asserts failure and returns stderr.
+pub fn fails(out: &Output) -> String {
+    assert!(!out.status.success(), "echoone should have failed");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
