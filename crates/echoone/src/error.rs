@@ -9,6 +9,14 @@ pub enum EchoOneError {
     /// An input has the wrong shape or is missing.
     #[error("invalid input: {0}")]
     Input(String),
+    /// A checkpoint cannot be read or does not fit the model.
+    #[error("{path}: {message}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A SAM part failed.
     #[error(transparent)]
     Sam(#[from] echoone_sam::SamError),

@@ -2,7 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Reads a ratio that JSON wrote as `null` (NaN: no labelled image) back as NaN.
+fn nan_from_null<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Option::<f64>::deserialize(d).map(|v| v.unwrap_or(f64::NAN))
+}
 
 /// Cluster-by-plane counts and the purity they give.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -10,8 +15,10 @@ pub struct PurityReport {
     /// For each cluster, the number of images of each plane.
     pub counts: Vec<BTreeMap<String, usize>>,
     /// Fraction of images whose plane is their cluster's majority plane (1 = clusters are planes).
+    #[serde(deserialize_with = "nan_from_null")]
     pub purity: f64,
     /// Purity of the trivial clustering that puts everything in one cluster (the chance level).
+    #[serde(deserialize_with = "nan_from_null")]
     pub chance: f64,
     /// Number of labelled images counted.
     pub labelled: usize,
@@ -77,5 +84,20 @@ impl PurityReport {
             self.purity, self.labelled, self.chance
         ));
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_without_plane_labels_round_trips_through_json() {
+        let report = PurityReport::new(2, &[0, 1], &[None, None]);
+        assert!(report.purity.is_nan() && report.chance.is_nan());
+        let text = serde_json::to_string(&report).expect("serialise");
+        let back: PurityReport = serde_json::from_str(&text).expect("deserialise");
+        assert!(back.purity.is_nan() && back.chance.is_nan());
+        assert_eq!(back.labelled, 0);
     }
 }

@@ -1,0 +1,182 @@
+//! The `model` command: `run` on a checkpoint written by the authors' code gives their logits,
+//! takes a fitted prior as well as an explicit one, and every bad input is a clear error that
+//! names the culprit and leaves no output behind; `summary` prints the authors' split.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use echoone_pc_mask::{FittedPrior, LatentExtractor, PriorConfig, PriorSample};
+use echoone_sam::npy::{encode_f32, read_npy};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/authors_small")
+        .join(name)
+}
+
+fn model(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_model"))
+        .args(args)
+        .output()
+        .expect("run model")
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `model run` on the authors' small fixture; each override sets a flag (`Some`) or removes
+/// it (`None`).
+fn run(out: &Path, overrides: &[(&str, Option<String>)]) -> Output {
+    let mut args: Vec<(&str, String)> = vec![
+        ("--checkpoint", s(&fixture("model.pth")).into()),
+        ("--config", s(&fixture("echoone_config.json")).into()),
+        ("--image", s(&fixture("image.png")).into()),
+        ("--point", "131,97".into()),
+        ("--prior", s(&fixture("prior.npy")).into()),
+        ("--out", s(out).into()),
+    ];
+    for (flag, value) in overrides {
+        args.retain(|(f, _)| f != flag);
+        if let Some(value) = value {
+            args.push((flag, value.clone()));
+        }
+    }
+    let mut flat = vec!["run"];
+    for (flag, value) in &args {
+        flat.push(flag);
+        flat.push(value);
+    }
+    model(&flat)
+}
+
+fn max_abs_diff(path: &Path, expected: &str) -> f32 {
+    let ours = read_npy(path).expect("ours");
+    let theirs = read_npy(fixture(expected)).expect("theirs");
+    assert_eq!(ours.shape, theirs.shape);
+    ours.data
+        .iter()
+        .zip(&theirs.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn run_writes_the_authors_logits_mask_and_overlay() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out");
+    let result = run(&out, &[]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let low = max_abs_diff(&out.join("low_res_logits.npy"), "low_res_logits.npy");
+    let coarse = max_abs_diff(&out.join("coarse_logits.npy"), "coarse_logits.npy");
+    assert!(low < 1e-5 && coarse < 1e-5, "differences {low}, {coarse}");
+    for png in ["mask.png", "overlay.png"] {
+        let image = image::open(out.join(png)).expect(png);
+        assert_eq!((image.width(), image.height()), (256, 256));
+    }
+}
+
+#[test]
+fn run_takes_a_fitted_prior() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let side = 8;
+    let latents: Vec<Vec<f32>> = (0..8)
+        .map(|i| {
+            (0..side * side)
+                .map(|j| ((i * 7 + j * 3) % 11) as f32 - 5.0)
+                .collect()
+        })
+        .collect();
+    let maps: Vec<Vec<u8>> = (0..8)
+        .map(|i| {
+            (0..64 * 64)
+                .map(|j| ((j / 64 + i) / 16 % 4) as u8)
+                .collect()
+        })
+        .collect();
+    let samples: Vec<PriorSample> = latents
+        .iter()
+        .zip(&maps)
+        .map(|(latent, map)| PriorSample {
+            latent,
+            label_map: map,
+            size: (64, 64),
+            annotated: [true; 3],
+            plane: None,
+        })
+        .collect();
+    let config = PriorConfig::new()
+        .with_side(64)
+        .with_extractor(LatentExtractor::Thumbnail { side });
+    let prior = FittedPrior::fit(&samples, &config).expect("fit");
+    let prior_dir = dir.path().join("prior");
+    prior.save(&prior_dir).expect("save");
+    let out = dir.path().join("out");
+    let result = run(
+        &out,
+        &[
+            ("--prior", None),
+            ("--fitted-prior", Some(s(&prior_dir).into())),
+            ("--structure", Some("myo".into())),
+        ],
+    );
+    assert!(result.status.success(), "{}", stderr(&result));
+    let coarse = read_npy(out.join("coarse_logits.npy")).expect("coarse");
+    assert_eq!(coarse.shape, vec![1, 128, 128]);
+}
+
+#[test]
+fn bad_inputs_name_the_culprit_and_write_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wrong_prior = dir.path().join("prior3.npy");
+    std::fs::write(
+        &wrong_prior,
+        encode_f32(&vec![0.5; 3 * 64 * 64], &[3, 64, 64]),
+    )
+    .expect("write");
+    let junk = dir.path().join("junk.pth");
+    std::fs::write(&junk, b"not a checkpoint at all").expect("write");
+    let out = dir.path().join("out");
+    let set = |flag, value: &str| (flag, Some(value.to_string()));
+    let cases = [
+        (vec![set("--checkpoint", s(&junk))], "junk.pth"),
+        (vec![set("--image", s(&junk))], "junk.pth"),
+        (vec![set("--prior", s(&wrong_prior))], "prior3.npy"),
+        (vec![("--prior", None)], "--prior"),
+        (vec![set("--point", "300,10")], "outside"),
+        (vec![set("--point", "1,2,5")], "label"),
+        (vec![set("--variant", "small")], "cannot be used"),
+        (vec![("--config", None), set("--variant", "vit_q")], "vit_q"),
+        (
+            vec![("--config", None), set("--variant", "small")],
+            "model.pth",
+        ),
+        (vec![("--config", None)], "--config"),
+    ];
+    for (overrides, culprit) in cases {
+        let result = run(&out, &overrides);
+        assert!(!result.status.success(), "{overrides:?} succeeded");
+        assert!(stderr(&result).contains(culprit), "{}", stderr(&result));
+        assert!(!out.exists(), "{overrides:?} wrote output");
+    }
+}
+
+#[test]
+fn summary_prints_the_authors_trainable_split() {
+    let result = model(&["summary", "--variant", "vit_b"]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let text = String::from_utf8_lossy(&result.stdout);
+    let total = text
+        .lines()
+        .find(|l| l.starts_with("TOTAL"))
+        .expect("total line");
+    assert!(
+        total.contains("45,621,697") && total.contains("139,292,145"),
+        "{total}"
+    );
+    assert!(text.contains("image_encoder.cnn_embed"), "{text}");
+}
