@@ -2,7 +2,8 @@
 //! the LV wall for one cardiac cycle `LV Ground-truth Segmentation Masks/Mask_<ECHO>.mat` (array
 //! `predicted`, one mask per frame of the cycle) and `A4C.xlsx`, whose `ECHO` column names the
 //! recordings and whose "One cardiac-cycle frames" `Start` and `End` columns give the cycle's first
-//! and last frame (counted from 1).
+//! and last frame (counted from 1). The earlier release (`HMC_QU.xlsx`, videos under
+//! `HMC-QU Echos/HMC-QU Echos/`, columns `Reference Frame` and `End of Cycle`) is read too.
 //!
 //! Every frame of every annotated cycle becomes a sample with only the myocardium annotated
 //! (label 2): the video frame's luma, resized bilinearly to the mask's size (the masks were drawn
@@ -75,19 +76,19 @@ fn cycles(path: &Path) -> Result<Vec<Cycle>> {
             .map_err(|e| DataError::format(path, format!("cannot read the first sheet: {e}")))?,
     };
     let rows: Vec<&[Data]> = range.rows().collect();
-    // The first row at or after `from` (looking `span` rows) with a cell reading `label`.
-    let find = |label: &str, from: usize, span: usize| {
+    // The first row at or after `from` (looking `span` rows) with a cell reading one of `labels`.
+    let find = |labels: &[&str], from: usize, span: usize| {
         rows.iter()
             .enumerate()
             .skip(from)
             .take(span)
             .find_map(|(r, row)| {
                 row.iter()
-                    .position(|c| text(c).eq_ignore_ascii_case(label))
+                    .position(|c| labels.iter().any(|l| text(c).eq_ignore_ascii_case(l)))
                     .map(|c| (r, c))
             })
     };
-    let (header, echo_col) = find("ECHO", 0, 10)
+    let (header, echo_col) = find(&["ECHO"], 0, 10)
         .ok_or_else(|| DataError::format(path, "no ECHO column header in its first rows"))?;
     let missing = |what: &str| {
         DataError::format(
@@ -95,8 +96,9 @@ fn cycles(path: &Path) -> Result<Vec<Cycle>> {
             format!("no {what:?} column under \"One cardiac-cycle frames\""),
         )
     };
-    let (start_row, start_col) = find("Start", header, 3).ok_or_else(|| missing("Start"))?;
-    let (_, end_col) = find("End", header, 3).ok_or_else(|| missing("End"))?;
+    let (start_row, start_col) =
+        find(&["Start", "Reference Frame"], header, 3).ok_or_else(|| missing("Start"))?;
+    let (_, end_col) = find(&["End", "End of Cycle"], header, 3).ok_or_else(|| missing("End"))?;
     let mut out = Vec::new();
     for (r, row) in rows.iter().enumerate().skip(start_row.max(header) + 1) {
         let echo = row.get(echo_col).map(text).unwrap_or_default();
@@ -130,8 +132,16 @@ fn cycles(path: &Path) -> Result<Vec<Cycle>> {
 
 /// Reads every frame of every annotated cycle, in sheet order.
 pub fn read(root: &Path) -> Result<Vec<Sample>> {
-    let sheet = first_existing(root, &["A4C.xlsx", "HMC-QU/A4C.xlsx"], "A4C.xlsx")?;
-    let videos = first_existing(root, &["HMC-QU/A4C", "A4C"], "A4C video folder")?;
+    let sheet = first_existing(
+        root,
+        &["A4C.xlsx", "HMC-QU/A4C.xlsx", "HMC_QU.xlsx"],
+        "A4C.xlsx",
+    )?;
+    let videos = first_existing(
+        root,
+        &["HMC-QU/A4C", "A4C", "HMC-QU Echos/HMC-QU Echos"],
+        "A4C video folder",
+    )?;
     let masks = first_existing(root, &[MASK_DIR, &format!("HMC-QU/{MASK_DIR}")], MASK_DIR)?;
     let cycles = cycles(&sheet)?;
     let mut out = Vec::new();

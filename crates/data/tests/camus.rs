@@ -170,3 +170,29 @@ fn half_sequences_add_their_inner_frames_on_request() {
     // Right after that view's ED and ES.
     assert_eq!(samples[2].info.frame, Some(1));
 }
+
+#[test]
+fn half_sequence_with_a_mismatched_ground_truth_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixtures("camus_nifti/database_nifti/patient0001");
+    let dst = dir.path().join("database_nifti/patient0001");
+    std::fs::create_dir_all(&dst).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+    }
+    // A one-frame ground truth for the four-frame half sequence.
+    std::fs::copy(
+        src.join("patient0001_2CH_ED_gt.nii.gz"),
+        dst.join("patient0001_2CH_half_sequence_gt.nii.gz"),
+    )
+    .unwrap();
+    let e = camus::read_with_half_sequences(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("patient0001_2CH_half_sequence_gt.nii.gz") && e.contains("1 frames"),
+        "{e}"
+    );
+    assert_eq!(camus::read(dir.path()).unwrap().len(), 4);
+}

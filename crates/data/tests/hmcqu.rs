@@ -129,3 +129,16 @@ fn bad_masks_videos_and_sheets_are_named_in_clear_errors() {
     let e = hmcqu::read(dir.path()).unwrap_err().to_string();
     assert!(e.contains("A4C.xlsx"), "{e}");
 }
+
+#[test]
+fn earlier_release_folder_names_are_read_too() {
+    let dir = copy_hmcqu();
+    std::fs::rename(dir.path().join("A4C.xlsx"), dir.path().join("HMC_QU.xlsx")).unwrap();
+    std::fs::create_dir(dir.path().join("HMC-QU Echos")).unwrap();
+    std::fs::rename(
+        dir.path().join("HMC-QU/A4C"),
+        dir.path().join("HMC-QU Echos/HMC-QU Echos"),
+    )
+    .unwrap();
+    assert_eq!(hmcqu::read(dir.path()).unwrap().len(), 6);
+}

@@ -40,7 +40,7 @@ enum Command {
     },
     /// Print counts per plane, structure, split and phase, and write a contact sheet.
     Inspect {
-        /// Dataset: synthetic[:cases=N,seed=S,size=WxH], png:/path, camus:/path, echonet:/path, hmcqu:/path.
+        /// Dataset: synthetic[:cases=N,seed=S,size=WxH], png:/path, camus:/path, camus-seq:/path, echonet:/path, hmcqu:/path.
         spec: String,
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -53,7 +53,7 @@ enum Command {
     },
     /// Write every sample at native resolution in the authors' PNG layout plus samples.jsonl.
     Export {
-        /// Dataset: synthetic[:cases=N,seed=S,size=WxH], png:/path, camus:/path, echonet:/path, hmcqu:/path.
+        /// Dataset: synthetic[:cases=N,seed=S,size=WxH], png:/path, camus:/path, camus-seq:/path, echonet:/path, hmcqu:/path.
         spec: String,
         /// Output folder (must not exist or be empty).
         #[arg(long)]
