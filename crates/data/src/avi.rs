@@ -114,18 +114,28 @@ fn stream(path: &Path, bytes: &[u8], strl: Range<usize>) -> Result<Stream> {
     Ok(s)
 }
 
+/// How deep lists may nest inside `movi` (real files use one level, `rec `).
+const MAX_NESTING: usize = 4;
+
 /// Appends the frames of stream `tag` found in `range` (a `movi` list) to `frames`, in file
-/// order; lists inside it (`rec `) are entered.
+/// order; lists inside it (`rec `) are entered, up to `MAX_NESTING` deep.
 fn collect_frames(
     path: &Path,
     bytes: &[u8],
     range: Range<usize>,
     tag: &[u8],
     frames: &mut Vec<Range<usize>>,
+    depth: usize,
 ) -> Result<()> {
     for c in chunks(path, bytes, range)? {
         if let Some((_, body)) = list(bytes, &c) {
-            collect_frames(path, bytes, body, tag, frames)?;
+            if depth >= MAX_NESTING {
+                return Err(DataError::format(
+                    path,
+                    "corrupt AVI: lists nested too deep inside 'movi'",
+                ));
+            }
+            collect_frames(path, bytes, body, tag, frames, depth + 1)?;
         } else if c.id[..2] == *tag && matches!(&c.id[2..], b"dc" | b"db") {
             // An empty chunk repeats the previous frame (the AVI drop-frame convention).
             let body = match frames.last() {
@@ -205,7 +215,7 @@ impl AviVideo {
         let tag = format!("{index:02}");
         let mut frames: Vec<Range<usize>> = Vec::new();
         for movi in movis {
-            collect_frames(path, &bytes, movi, tag.as_bytes(), &mut frames)?;
+            collect_frames(path, &bytes, movi, tag.as_bytes(), &mut frames, 0)?;
         }
         if frames.is_empty() {
             return Err(DataError::format(path, "AVI file without video frames"));
@@ -244,5 +254,79 @@ impl AviVideo {
     pub fn frame(&self, index: usize) -> Result<GrayImage> {
         crate::mjpeg::decode_luma(self.frame_bytes(index)?)
             .map_err(|m| DataError::format(&self.path, format!("frame {index}: {m}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(id: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut out = id.to_vec();
+        out.extend((body.len() as u32).to_le_bytes());
+        out.extend(body);
+        if body.len() % 2 == 1 {
+            out.push(0);
+        }
+        out
+    }
+
+    fn list(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        chunk(b"LIST", &[kind.as_slice(), body].concat())
+    }
+
+    /// An AVI with one MJPG video stream of 4x2 and `movi` holding `movi`.
+    fn avi(movi: &[u8]) -> Vec<u8> {
+        let mut strh = b"vidsMJPG".to_vec();
+        strh.resize(56, 0);
+        let mut strf = vec![0u8; 40];
+        strf[4] = 4;
+        strf[8] = 2;
+        strf[16..20].copy_from_slice(b"MJPG");
+        let strl = list(
+            b"strl",
+            &[chunk(b"strh", &strh), chunk(b"strf", &strf)].concat(),
+        );
+        let hdrl = list(b"hdrl", &[chunk(b"avih", &[0; 56]), strl].concat());
+        let body = [b"AVI ".as_slice(), &hdrl, &list(b"movi", movi)].concat();
+        chunk(b"RIFF", &body)
+    }
+
+    #[test]
+    fn frames_in_rec_lists_and_repeats_are_indexed_in_order() {
+        let movi = [
+            chunk(b"00dc", b"abc"),
+            list(
+                b"rec ",
+                &[chunk(b"01wb", b"audio"), chunk(b"00dc", b"de")].concat(),
+            ),
+            chunk(b"00dc", b""),
+        ]
+        .concat();
+        let v = AviVideo::parse(Path::new("x.avi"), avi(&movi)).unwrap();
+        assert_eq!((v.width, v.height, v.len()), (4, 2, 3));
+        assert_eq!(v.frame_bytes(0).unwrap(), b"abc");
+        assert_eq!(v.frame_bytes(2).unwrap(), b"de");
+        let e = v.frame(0).unwrap_err().to_string();
+        assert!(
+            e.contains("x.avi: frame 0: corrupt Motion-JPEG frame"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_overruns_and_empty_videos_are_errors() {
+        let mut nested = chunk(b"00dc", b"x");
+        for _ in 0..6 {
+            nested = list(b"rec ", &nested);
+        }
+        let e = AviVideo::parse(Path::new("x.avi"), avi(&nested)).unwrap_err();
+        assert!(e.to_string().contains("nested too deep"), "{e}");
+        let e = AviVideo::parse(Path::new("x.avi"), avi(&[])).unwrap_err();
+        assert!(e.to_string().contains("without video frames"), "{e}");
+        let mut cut = avi(&chunk(b"00dc", b"abcd"));
+        cut.truncate(cut.len() - 2);
+        let e = AviVideo::parse(Path::new("x.avi"), cut).unwrap_err();
+        assert!(e.to_string().contains("truncated"), "{e}");
     }
 }

@@ -97,11 +97,14 @@ pub fn read_masks(path: &Path, name: &str, frames: usize) -> Result<MaskStack> {
     // Column-major (the first dimension varies fastest): the strides of frame, row and column.
     let (height, width, [sk, sy, sx]) = match *dims.as_slice() {
         [h, w] if frames == 1 => (h, w, [0, 1, h]),
-        [n, h, w] if n == frames => (h, w, [1, n, n * h]),
-        [h, w, n] if n == frames => (h, w, [h * w, 1, h]),
+        [n, h, w] if n == frames => (h, w, [1, n, n.saturating_mul(h)]),
+        [h, w, n] if n == frames => (h, w, [h.saturating_mul(w), 1, h]),
         _ => return Err(wrong()),
     };
-    if width == 0 || height == 0 || v.len() != width * height * frames {
+    let total = width
+        .checked_mul(height)
+        .and_then(|p| p.checked_mul(frames));
+    if width == 0 || height == 0 || total != Some(v.len()) {
         return Err(wrong());
     }
     let stack = (0..frames)
