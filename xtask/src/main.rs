@@ -75,6 +75,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("data", "echoone-data"),
     ("lffa", "echoone-lffa"),
     ("model", "echoone"),
+    ("train", "echoone-train"),
 ];
 
 fn usage() -> String {

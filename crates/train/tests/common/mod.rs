@@ -2,9 +2,13 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
 use echoone::EchoOneConfig;
 use echoone_train::TrainConfig;
 
@@ -66,4 +70,30 @@ pub fn ok(out: &Output) -> String {
 pub fn fails(out: &Output) -> String {
     assert!(!out.status.success(), "echoone should have failed");
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Every float parameter's values by path.
+#[derive(Default)]
+struct Values {
+    stack: Vec<String>,
+    out: BTreeMap<String, Vec<f32>>,
+}
+
+impl<B: Backend> ModuleVisitor<B> for Values {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.stack.push(name.to_string());
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.stack.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let values = param.val().into_data().iter::<f32>().collect();
+        self.out.insert(self.stack.join("."), values);
+    }
+}
+
+pub fn values<B: Backend, M: Module<B>>(m: &M) -> BTreeMap<String, Vec<f32>> {
+    let mut v = Values::default();
+    m.visit(&mut v);
+    v.out
 }
