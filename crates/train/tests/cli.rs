@@ -126,6 +126,46 @@ fn train_writes_the_artefact_tree_and_the_loss_goes_down() {
     let back: Vec<u8> = nifti.data.iter().map(|&v| v as u8).collect();
     assert_eq!(&back, label.as_raw());
     assert!(pred_out.join(format!("{stem}_overlay.png")).is_file());
+
+    // A CAMUS half sequence (NIfTI, 2D+t) and an HMC-QU video (MJPEG AVI), with given clicks.
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/tests/fixtures");
+    let sequence = fixtures
+        .join("camus_nifti/database_nifti/patient0001/patient0001_2CH_half_sequence.nii.gz");
+    let video = fixtures.join("hmcqu/HMC-QU/A4C/ES0001 _4CH_1.avi");
+    let said = ok(&echoone(&[
+        "predict",
+        "--checkpoint",
+        out.to_str().unwrap(),
+        sequence.to_str().unwrap(),
+        video.to_str().unwrap(),
+        "--point",
+        "LV:20,30",
+        "--point",
+        "MYO:25,10",
+        "--out",
+        pred_out.to_str().unwrap(),
+    ]));
+    let input = echoone_data::nifti_io::read(&sequence).unwrap();
+    let written =
+        echoone_data::nifti_io::read(&pred_out.join("patient0001_2CH_half_sequence_label.nii.gz"))
+            .unwrap();
+    assert_eq!(
+        (
+            written.width,
+            written.height,
+            written.frames,
+            written.spacing
+        ),
+        (input.width, input.height, input.frames, input.spacing)
+    );
+    assert!(
+        said.contains(&format!("{} frame(s)", input.frames)),
+        "{said}"
+    );
+    let frames = echoone_data::avi::AviVideo::read(&video).unwrap().len();
+    let clip = echoone_data::nifti_io::read(&pred_out.join("ES0001 _4CH_1_label.nii.gz")).unwrap();
+    assert_eq!(clip.frames, frames);
+    assert!(pred_out.join("ES0001 _4CH_1_f0000_overlay.png").is_file());
 }
 
 #[test]
