@@ -3,64 +3,20 @@
 //! authors' frozen split) of the small config and ViT-B: `cargo xtask bench model`.
 //! PyTorch eager on the authors' model code: `benches/torch_model.py`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor};
 use burn_autodiff::Autodiff;
 use burn_flex::Flex;
 use criterion::{Criterion, criterion_group, criterion_main};
 use echoone::{EchoOne, EchoOneConfig};
-
-/// The system allocator, counting the current and peak bytes in use.
-struct PeakAlloc;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for PeakAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
+use echoone_sam::peak_memory::{Materialise, PeakAlloc, report_peak};
 
 #[global_allocator]
 static ALLOCATOR: PeakAlloc = PeakAlloc;
-
-/// Materialises lazily-initialised weights, so that peak figures count activations only.
-struct Materialise;
-
-impl<B: Backend> ModuleVisitor<B> for Materialise {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        black_box(param.val());
-    }
-}
-
-/// Runs `f` once and prints the peak heap growth above what was in use before.
-fn report_peak<T>(name: &str, f: impl FnOnce() -> T) {
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    black_box(f());
-    let peak = PEAK.load(Ordering::Relaxed) - base;
-    println!(
-        "peak heap {name}: {:.1} MiB",
-        peak as f64 / (1024.0 * 1024.0)
-    );
-}
 
 type Inputs<B> = (Tensor<B, 4>, Tensor<B, 3>, Tensor<B, 2, Int>, Tensor<B, 4>);
 

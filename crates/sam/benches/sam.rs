@@ -1,61 +1,16 @@
 //! SAM speed and peak heap memory on the CPU default backend (burn-flex):
 //! `cargo xtask bench sam`. PyTorch eager on the same configurations: `benches/torch_sam.py`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use burn::tensor::{Distribution, Int, Tensor};
 use burn_flex::Flex;
 use criterion::{Criterion, criterion_group, criterion_main};
+use echoone_sam::peak_memory::{Materialise, PeakAlloc, report_peak};
 use echoone_sam::{ImageEncoderConfig, Prompts, SamConfig};
-
-/// The system allocator, counting the current and peak bytes in use.
-struct PeakAlloc;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for PeakAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: PeakAlloc = PeakAlloc;
-
-/// Materialises lazily-initialised weights, so that peak figures count activations only.
-struct Materialise;
-
-impl<B: burn::tensor::backend::Backend> burn::module::ModuleVisitor<B> for Materialise {
-    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
-        black_box(param.val());
-    }
-}
-
-/// Runs `f` once and prints the peak heap growth above what was in use before.
-fn report_peak<T>(name: &str, f: impl FnOnce() -> T) {
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    black_box(f());
-    let peak = PEAK.load(Ordering::Relaxed) - base;
-    println!(
-        "peak heap {name}: {:.1} MiB",
-        peak as f64 / (1024.0 * 1024.0)
-    );
-}
 
 fn encoder(c: &mut Criterion, name: &str, config: ImageEncoderConfig) {
     let device = Default::default();

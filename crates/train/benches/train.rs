@@ -3,9 +3,7 @@
 //! train` (flex), `cargo bench -p echoone-train --features ndarray` adds burn-ndarray.
 //! Samples per second = 4 / the step time criterion reports.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use burn::optim::AdamConfig;
@@ -15,31 +13,10 @@ use echoone::EchoOneConfig;
 use echoone_data::{Mode, PipelineConfig, SegmentationDataset, Structure, SyntheticConfig};
 use echoone_losses::EchoOneLossConfig;
 use echoone_pc_mask::{FittedPrior, LatentExtractor, PriorConfig, PriorSample};
+use echoone_sam::peak_memory::{PeakAlloc, report_peak};
 use echoone_train::batches::{batch, load_items};
 use echoone_train::prior::BatchPrior;
 use echoone_train::train_step;
-
-/// The system allocator, counting the current and peak bytes in use.
-struct PeakAlloc;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for PeakAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: PeakAlloc = PeakAlloc;
@@ -101,13 +78,9 @@ fn step_bench<B: AutodiffBackend>(c: &mut Criterion, name: &str, device: B::Devi
         black_box(terms);
     };
     run(&mut model);
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    run(&mut model);
-    let peak = PEAK.load(Ordering::Relaxed) - base;
-    println!(
-        "peak heap train step small b{BATCH} {name}: {:.1} MiB above the model and optimiser",
-        peak as f64 / (1024.0 * 1024.0)
+    report_peak(
+        &format!("train step small b{BATCH} {name} (above model and optimiser)"),
+        || run(&mut model),
     );
     let mut group = c.benchmark_group("train_step");
     group.sample_size(10);

@@ -7,7 +7,7 @@ use std::path::Path;
 use image::{Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, TrainError};
+use crate::error::Result;
 
 /// What one epoch measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,11 +178,5 @@ pub fn write_curves(path: &Path, history: &[EpochRecord]) -> Result<()> {
         series.push((values, *colour));
     }
     panel(&mut img, PANEL.0, &series, 1.0);
-    let mut bytes = Vec::new();
-    img.write_to(
-        &mut std::io::Cursor::new(&mut bytes),
-        image::ImageFormat::Png,
-    )
-    .map_err(|e| TrainError::file(path, e))?;
-    Ok(echoone_data::png_io::write_atomic(path, &bytes)?)
+    crate::overlay::write_png(path, &img)
 }
