@@ -281,7 +281,11 @@ fn bad_input_gets_a_clear_error() {
 #[test]
 fn ablate_trains_each_variant_and_writes_one_comparison() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(tmp.path(), "config.json", &tiny_run(1).with_steps_per_epoch(2));
+    let config = write_config(
+        tmp.path(),
+        "config.json",
+        &tiny_run(1).with_steps_per_epoch(2),
+    );
     let out = tmp.path().join("ablation");
     let table = ok(&echoone(&[
         "ablate",
@@ -293,15 +297,29 @@ fn ablate_trains_each_variant_and_writes_one_comparison() {
         "--out",
         out.to_str().unwrap(),
     ]));
-    assert!(table.contains("| pc_mask-on |") && table.contains("| pc_mask-off |"), "{table}");
+    assert!(
+        table.contains("| pc_mask-on |") && table.contains("| pc_mask-off |"),
+        "{table}"
+    );
     for variant in ["pc_mask-on", "pc_mask-off"] {
-        assert!(out.join(variant).join("checkpoints/best/model.mpk").is_file());
+        assert!(
+            out.join(variant)
+                .join("checkpoints/best/model.mpk")
+                .is_file()
+        );
     }
-    assert!(!out.join("pc_mask-off/prior").exists(), "PC-Mask off fits no prior");
+    assert!(
+        !out.join("pc_mask-off/prior").exists(),
+        "PC-Mask off fits no prior"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(out.join("ablation.json")).unwrap()).unwrap();
     let rows = json["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
     assert!(rows[0]["overall"]["Dice"]["n"].as_u64().unwrap() > 0);
-    assert!(fs::read_to_string(out.join("ablation.md")).unwrap().contains("## HD95"));
+    assert!(
+        fs::read_to_string(out.join("ablation.md"))
+            .unwrap()
+            .contains("## HD95")
+    );
 }
