@@ -15,6 +15,7 @@ pub mod layer_norm2d;
 pub mod mask_decoder;
 pub mod mlp;
 pub mod npy;
+pub mod output_folder;
 pub mod peak_memory;
 pub mod predictor;
 pub mod prompt_encoder;

@@ -4,7 +4,6 @@
 //! (f32 `[N, 256, 256]`) and `iou_predictions.npy` (f32 `[N]`). Every input is checked before
 //! anything is written, and outputs appear all at once (written aside, then moved in place).
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -191,53 +190,6 @@ fn to_vec<const D: usize>(tensor: Tensor<Flex, D>) -> Result<Vec<f32>> {
         .map_err(|e| anyhow::anyhow!("reading a result tensor: {e:?}"))
 }
 
-/// Writes `files` into `out` as a whole: into a fresh folder beside it that is then renamed
-/// (when `out` is new), or into a staging folder inside it whose files are then moved in.
-fn write_outputs(out: &Path, files: Vec<(String, Vec<u8>)>) -> Result<()> {
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let fresh = !out.exists();
-    let staging = if fresh {
-        parent.join(format!(".{name}.sam-{}", std::process::id()))
-    } else {
-        ensure!(
-            out.is_dir(),
-            "{}: exists and is not a folder",
-            out.display()
-        );
-        out.join(format!(".sam-{}", std::process::id()))
-    };
-    fs::create_dir_all(&staging)
-        .with_context(|| format!("{}: cannot create output folder", staging.display()))?;
-    let result = (|| -> Result<()> {
-        for (file, bytes) in &files {
-            let path = staging.join(file);
-            fs::write(&path, bytes).with_context(|| format!("{}: cannot write", path.display()))?;
-        }
-        if fresh {
-            fs::rename(&staging, out)
-                .with_context(|| format!("{}: cannot create output folder", out.display()))?;
-        } else {
-            for (file, _) in &files {
-                fs::rename(staging.join(file), out.join(file))
-                    .with_context(|| format!("{}: cannot write", out.join(file).display()))?;
-            }
-            fs::remove_dir(&staging).ok();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        fs::remove_dir_all(&staging).ok();
-    }
-    result
-}
-
 fn png(image: impl Into<image::DynamicImage>) -> Result<Vec<u8>> {
     let mut bytes = std::io::Cursor::new(Vec::new());
     image
@@ -310,7 +262,7 @@ fn main() -> Result<()> {
         encode_f32(&low_res, &[count, low_h, low_w]),
     ));
     files.push(("iou_predictions.npy".into(), encode_f32(&iou, &[count])));
-    write_outputs(&args.out, files)?;
+    echoone_sam::output_folder::write_outputs(&args.out, "sam", &files)?;
     for (i, score) in iou.iter().enumerate() {
         println!("mask_{i}.png: predicted IoU {score:.4}");
     }

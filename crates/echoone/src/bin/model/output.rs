@@ -1,9 +1,6 @@
-//! Output files: PNG encoding, the overlay, and writing a folder's files all at once.
+//! Output files: PNG encoding and the overlay.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result};
 use image::{GrayImage, Rgb, RgbImage};
 
 /// PNG bytes of an image.
@@ -40,51 +37,4 @@ pub fn overlay(image: &GrayImage, mask: &GrayImage, point: [f32; 2], label: i64)
         }
     }
     out
-}
-
-/// Writes `files` into `out` as a whole: into a fresh folder beside it that is then renamed
-/// (when `out` is new), or into a staging folder inside it whose files are then moved in.
-pub fn write_outputs(out: &Path, files: Vec<(String, Vec<u8>)>) -> Result<()> {
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let fresh = !out.exists();
-    let staging = if fresh {
-        parent.join(format!(".{name}.model-{}", std::process::id()))
-    } else {
-        ensure!(
-            out.is_dir(),
-            "{}: exists and is not a folder",
-            out.display()
-        );
-        out.join(format!(".model-{}", std::process::id()))
-    };
-    fs::create_dir_all(&staging)
-        .with_context(|| format!("{}: cannot create output folder", staging.display()))?;
-    let result = (|| -> Result<()> {
-        for (file, bytes) in &files {
-            let path = staging.join(file);
-            fs::write(&path, bytes).with_context(|| format!("{}: cannot write", path.display()))?;
-        }
-        if fresh {
-            fs::rename(&staging, out)
-                .with_context(|| format!("{}: cannot create output folder", out.display()))?;
-        } else {
-            for (file, _) in &files {
-                fs::rename(staging.join(file), out.join(file))
-                    .with_context(|| format!("{}: cannot write", out.join(file).display()))?;
-            }
-            fs::remove_dir(&staging).ok();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        fs::remove_dir_all(&staging).ok();
-    }
-    result
 }

@@ -20,7 +20,7 @@ use image::imageops::{FilterType, resize};
 use image::{GrayImage, Luma};
 
 use crate::arch::{ArchArgs, recognise};
-use crate::output::{overlay, png, write_outputs};
+use crate::output::{overlay, png};
 
 /// Arguments of `model run`.
 #[derive(Args, Debug)]
@@ -238,7 +238,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         png(overlay(&original, &mask, point, label))?,
     ));
     files.push(("mask.png".into(), png(mask)?));
-    write_outputs(&args.out, files)?;
+    echoone_sam::output_folder::write_outputs(&args.out, "model", &files)?;
     let iou = to_vec(out.iou)?;
     println!(
         "mask.png: predicted IoU {:.4}",
