@@ -62,7 +62,7 @@ fn step_bench<B: AutodiffBackend>(c: &mut Criterion, name: &str, device: B::Devi
     .expect("prior");
     let prior = BatchPrior {
         fitted: &fitted,
-        latents,
+        latents: &latents,
     };
     let loss = EchoOneLossConfig::new().init();
     let mut model = Some(config.init::<B>(&device).expect("model"));

@@ -71,7 +71,7 @@ pub fn evaluate_checkpoint<B: Backend>(
     let batch_prior = ckpt
         .prior
         .as_ref()
-        .zip(latents)
+        .zip(latents.as_deref())
         .map(|(fitted, latents)| BatchPrior { fitted, latents });
     let dataset = data::dataset(samples, config, Mode::Eval);
     let loss = EchoOneLossConfig::new().init();

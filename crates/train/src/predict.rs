@@ -237,7 +237,7 @@ impl<B: Backend> Predictor<B> {
                 (Some(fitted), Some(l)) => {
                     let bp = BatchPrior {
                         fitted,
-                        latents: vec![l.clone()],
+                        latents: std::slice::from_ref(l),
                     };
                     let zeros = vec![0; structures.len()];
                     Ok(Some(bp.tensor::<B>(&zeros, structures, &self.device)?))

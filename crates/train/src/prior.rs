@@ -110,7 +110,7 @@ pub struct BatchPrior<'a> {
     /// The fitted prior.
     pub fitted: &'a FittedPrior,
     /// Latent of each sample of the dataset, by `ItemMeta::sample`.
-    pub latents: Vec<Vec<f32>>,
+    pub latents: &'a [Vec<f32>],
 }
 
 impl BatchPrior<'_> {

@@ -192,7 +192,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
     fn batch_prior(&self, val: bool) -> Option<BatchPrior<'_>> {
         self.prior.as_ref().map(|p| BatchPrior {
             fitted: &p.fitted,
-            latents: if val { p.val.clone() } else { p.train.clone() },
+            latents: if val { &p.val } else { &p.train },
         })
     }
 
