@@ -19,6 +19,7 @@ pub mod output_folder;
 pub mod peak_memory;
 pub mod predictor;
 pub mod prompt_encoder;
+pub mod prompt_text;
 pub mod sam;
 pub mod transforms;
 

@@ -13,6 +13,7 @@ use burn::tensor::Tensor;
 use burn_flex::Flex;
 use clap::Parser;
 use echoone_sam::npy::{encode_f32, read_npy};
+use echoone_sam::prompt_text;
 use echoone_sam::{
     LoadOptions, Predictor, Prompt, SamConfig, SamError, SamVariant, load_checkpoint,
 };
@@ -55,41 +56,17 @@ struct Args {
     allow_partial: bool,
 }
 
-fn numbers(text: &str, what: &str) -> Result<Vec<f32>> {
-    text.split(',')
-        .map(|v| {
-            let value = f32::from_str(v.trim())
-                .with_context(|| format!("{what} `{text}`: `{v}` is not a number"))?;
-            ensure!(value.is_finite(), "{what} `{text}`: `{v}` is not finite");
-            Ok(value)
-        })
-        .collect()
-}
-
 fn parse_prompt(args: &Args, width: u32, height: u32) -> Result<Prompt> {
-    let (w, h) = (width as f32, height as f32);
-    let inside = |x: f32, y: f32| (0.0..=w).contains(&x) && (0.0..=h).contains(&y);
     let mut prompt = Prompt::default();
     for text in &args.points {
-        let values = numbers(text, "--point")?;
-        let (x, y, label) = match values[..] {
-            [x, y] => (x, y, 1.0),
-            [x, y, label] => (x, y, label),
-            _ => bail!("--point `{text}`: expected X,Y or X,Y,LABEL"),
-        };
-        ensure!(
-            label == 0.0 || label == 1.0,
-            "--point `{text}`: label must be 1 (foreground) or 0 (background)"
-        );
-        ensure!(
-            inside(x, y),
-            "--point `{text}` lies outside the {width}x{height} image"
-        );
+        let ([x, y], label) = prompt_text::point(text, width, height)?;
         prompt.points.push([x, y]);
-        prompt.labels.push(label as i64);
+        prompt.labels.push(label);
     }
     if let Some(text) = &args.bbox {
-        let [x0, y0, x1, y1] = numbers(text, "--box")?[..] else {
+        let (w, h) = (width as f32, height as f32);
+        let inside = |x: f32, y: f32| (0.0..=w).contains(&x) && (0.0..=h).contains(&y);
+        let [x0, y0, x1, y1] = prompt_text::numbers(text, "--box")?[..] else {
             bail!("--box `{text}`: expected X0,Y0,X1,Y1");
         };
         ensure!(

@@ -5,7 +5,6 @@
 //! before anything is written, and the outputs appear all at once.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::{Context, Result, bail, ensure};
 use burn::tensor::module::interpolate;
@@ -69,32 +68,6 @@ fn read_grey(path: &Path) -> Result<GrayImage> {
         path.display()
     );
     Ok(decoded.to_luma8())
-}
-
-fn parse_point(text: &str, width: u32, height: u32) -> Result<([f32; 2], i64)> {
-    let values = text
-        .split(',')
-        .map(|v| {
-            let value = f32::from_str(v.trim())
-                .with_context(|| format!("--point `{text}`: `{v}` is not a number"))?;
-            ensure!(value.is_finite(), "--point `{text}`: `{v}` is not finite");
-            Ok(value)
-        })
-        .collect::<Result<Vec<f32>>>()?;
-    let (x, y, label) = match values[..] {
-        [x, y] => (x, y, 1.0),
-        [x, y, label] => (x, y, label),
-        _ => bail!("--point `{text}`: expected X,Y or X,Y,LABEL"),
-    };
-    ensure!(
-        label == 0.0 || label == 1.0,
-        "--point `{text}`: label must be 1 (foreground) or 0 (background)"
-    );
-    ensure!(
-        (0.0..=width as f32).contains(&x) && (0.0..=height as f32).contains(&y),
-        "--point `{text}` lies outside the {width}x{height} image"
-    );
-    Ok(([x, y], label as i64))
 }
 
 fn explicit_prior(path: &Path, k: usize) -> Result<Tensor<B, 4>> {
@@ -172,7 +145,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let config: EchoOneConfig = args.arch.resolve(|| recognise(&args.checkpoint))?;
     let original = read_grey(&args.image)?;
     let (width, height) = original.dimensions();
-    let (point, label) = parse_point(&args.point, width, height)?;
+    let (point, label) = echoone_sam::prompt_text::point(&args.point, width, height)?;
     let side = config.input_size as u32;
     let grey = if (width, height) == (side, side) {
         original.clone()
