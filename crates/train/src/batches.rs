@@ -3,11 +3,13 @@
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
+use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use echoone_data::rng::Rng;
-use echoone_data::{SegBatch, SegBatcher, SegItem, SegmentationDataset};
+use echoone_data::{SegBatch, SegBatcher, SegItem, SegmentationDataset, Structure};
 
 use crate::error::{Result, TrainError};
+use crate::prior::BatchPrior;
 
 /// The shuffled item order of `epoch`: the same for the same (seed, epoch), whatever happened
 /// before (so a resumed run sees the batches an uninterrupted one would).
@@ -52,4 +54,20 @@ pub fn load_items(
 /// Stacks items into a batch on `device`.
 pub fn batch<B: Backend>(items: Vec<SegItem>, device: &B::Device) -> SegBatch<B> {
     SegBatcher.batch(items, device)
+}
+
+/// Stacks items into a batch on `device`, with their PC-Mask prior when the run has one.
+pub fn batch_with_prior<B: Backend>(
+    items: Vec<SegItem>,
+    prior: Option<&BatchPrior<'_>>,
+    device: &B::Device,
+) -> Result<(SegBatch<B>, Option<Tensor<B, 4>>)> {
+    let samples: Vec<usize> = items.iter().map(|i| i.meta.sample).collect();
+    let structures: Vec<Structure> = items.iter().map(|i| i.structure).collect();
+    let batch = batch::<B>(items, device);
+    let prior = match prior {
+        Some(p) => Some(p.tensor::<B>(&samples, &structures, device)?),
+        None => None,
+    };
+    Ok((batch, prior))
 }

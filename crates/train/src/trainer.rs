@@ -8,18 +8,17 @@ use std::time::Instant;
 
 use burn::data::dataset::Dataset;
 use burn::module::AutodiffModule;
-use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, Optimizer};
+use burn::optim::{AdamConfig, AdamWConfig, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{ElementConversion, Tensor};
 use echoone::EchoOne;
-use echoone_data::{Mode, Sample, SegBatch, Structure};
+use echoone_data::{Mode, Sample, SegItem};
 use echoone_losses::{EchoOneLoss, EchoOneLossConfig};
 use echoone_metrics::write_summary;
 use echoone_pc_mask::{FittedPrior, PriorConfig};
 
-use crate::batches::{batch, epoch_order, load_items};
+use crate::batches::{batch_with_prior, epoch_order, load_items};
 use crate::checkpoint::{self, Checkpoint, CheckpointParts, TrainState};
-use crate::config::{ModuleLr, OptimizerKind, TrainConfig};
+use crate::config::{OptimizerKind, TrainConfig};
 use crate::data;
 use crate::error::{Result, TrainError};
 use crate::evaluate::{EvalOptions, Evaluation, evaluate};
@@ -27,9 +26,11 @@ use crate::experiment::Experiment;
 use crate::extractor;
 use crate::history::{self, EpochRecord};
 use crate::model;
+use crate::parallel::{parallel_step, shares};
 use crate::prior::{self, BatchPrior};
 use crate::progress::Progress;
 use crate::schedule::learning_rate;
+use crate::step::{LossTerms, train_step};
 
 /// Adam's epsilon, as PyTorch's (burn's default is 1e-5).
 const EPSILON: f32 = 1e-8;
@@ -68,24 +69,33 @@ pub fn train<B: AutodiffBackend>(
     options: &RunOptions,
     device: &B::Device,
 ) -> Result<RunSummary> {
+    train_on::<B>(config, options, std::slice::from_ref(device))
+}
+
+/// Trains `config` into `options.out` on `devices`, data parallel when there are several
+/// (see [`crate::parallel`]): each batch of `batch_size` items is split across them and one
+/// optimiser step is taken per batch on the first device, which also holds the model, runs
+/// validation and writes the checkpoints. With one device this is [`train`].
+pub fn train_on<B: AutodiffBackend>(
+    config: TrainConfig,
+    options: &RunOptions,
+    devices: &[B::Device],
+) -> Result<RunSummary> {
     config.validate()?;
     match config.optimizer {
         OptimizerKind::Adam => {
             let optim = AdamConfig::new().with_epsilon(EPSILON).init();
-            Run::<B>::start(config, options, device)?.fit(optim)
+            Run::<B>::start(config, options, devices)?.fit(optim)
         }
         OptimizerKind::AdamW => {
             let optim = AdamWConfig::new()
                 .with_epsilon(EPSILON)
                 .with_weight_decay(config.weight_decay as f32)
                 .init();
-            Run::<B>::start(config, options, device)?.fit(optim)
+            Run::<B>::start(config, options, devices)?.fit(optim)
         }
     }
 }
-
-/// The loss terms of a step, by name.
-pub type LossTerms = Vec<(&'static str, f64)>;
 
 /// PC-Mask's fitted prior and the latents of the training and validation images.
 struct RunPrior {
@@ -98,7 +108,10 @@ struct RunPrior {
 struct Run<'a, B: AutodiffBackend> {
     config: TrainConfig,
     options: &'a RunOptions,
+    /// The main device: model, optimiser, validation.
     device: &'a B::Device,
+    /// Every device a batch is split across (the main one first).
+    devices: &'a [B::Device],
     exp: Experiment,
     train: Vec<Sample>,
     val: Vec<Sample>,
@@ -109,8 +122,15 @@ struct Run<'a, B: AutodiffBackend> {
 
 impl<'a, B: AutodiffBackend> Run<'a, B> {
     /// Prepares the experiment folder, the data, its split and the PC-Mask prior.
-    fn start(config: TrainConfig, options: &'a RunOptions, device: &'a B::Device) -> Result<Self> {
+    fn start(
+        config: TrainConfig,
+        options: &'a RunOptions,
+        devices: &'a [B::Device],
+    ) -> Result<Self> {
         let started = Instant::now();
+        let device = devices
+            .first()
+            .ok_or_else(|| TrainError::Config("no device to train on".into()))?;
         let progress = Progress::new(options.quiet);
         let exp = Experiment::open(&options.out, &config, options.resume)?;
         config.save_json(&exp.config())?;
@@ -123,10 +143,19 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             val.len(),
             samples.len() - train.len() - val.len()
         ));
+        if devices.len() > 1 {
+            progress.line(&format!(
+                "data parallel on {} devices: each batch of {} split across them, one \
+                 optimiser step per batch",
+                devices.len(),
+                config.batch_size
+            ));
+        }
         let mut run = Self {
             config,
             options,
             device,
+            devices,
             exp,
             train,
             val,
@@ -269,22 +298,8 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             {
                 lr = learning_rate(&self.config, state.step, total_steps, per_epoch);
                 let items = load_items(&train_ds, idx, self.config.workers)?;
-                let samples: Vec<usize> = items.iter().map(|i| i.meta.sample).collect();
-                let structures: Vec<Structure> = items.iter().map(|i| i.structure).collect();
-                let b = batch::<B>(items, self.device);
-                let prior = match &train_prior {
-                    Some(p) => Some(p.tensor::<B>(&samples, &structures, self.device)?),
-                    None => None,
-                };
-                let (next, losses) = train_step(
-                    model,
-                    &mut optim,
-                    b,
-                    prior,
-                    &loss_fn,
-                    lr,
-                    &self.config.module_lr,
-                )?;
+                let (next, losses) =
+                    self.step(model, &mut optim, items, train_prior.as_ref(), &loss_fn, lr)?;
                 model = next;
                 for (name, v) in losses {
                     *sums.entry(name.to_string()).or_default() += v * idx.len() as f64;
@@ -367,6 +382,28 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         })
     }
 
+    /// One training step on `items`: on the main device, or split across the devices.
+    fn step<O>(
+        &self,
+        model: EchoOne<B>,
+        optim: &mut O,
+        items: Vec<SegItem>,
+        prior: Option<&BatchPrior<'_>>,
+        loss_fn: &EchoOneLoss,
+        lr: f64,
+    ) -> Result<(EchoOne<B>, LossTerms)>
+    where
+        O: Optimizer<EchoOne<B>, B>,
+    {
+        let module_lr = &self.config.module_lr;
+        if self.devices.len() > 1 {
+            let shares = shares::<B>(items, prior, self.devices)?;
+            return parallel_step(model, optim, shares, self.device, loss_fn, lr, module_lr);
+        }
+        let (batch, prior) = batch_with_prior::<B>(items, prior, self.device)?;
+        train_step(model, optim, batch, prior, loss_fn, lr, module_lr)
+    }
+
     fn steps_per_epoch(&self, items: usize) -> usize {
         let all = items.div_ceil(self.config.batch_size).max(1);
         match self.config.steps_per_epoch {
@@ -393,68 +430,4 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             },
         )
     }
-}
-
-/// One training step on a batch: forward, the EchoONE loss, backward and the optimiser update.
-/// Returns the updated model and the batch's loss terms (`loss`, `main_bce`, `main_dice`, and
-/// `coarse_bce`, `coarse_dice` with PC-Mask).
-pub fn train_step<B, O>(
-    model: EchoOne<B>,
-    optim: &mut O,
-    batch: SegBatch<B>,
-    prior: Option<Tensor<B, 4>>,
-    loss_fn: &EchoOneLoss,
-    lr: f64,
-    module_lr: &[ModuleLr],
-) -> Result<(EchoOne<B>, LossTerms)>
-where
-    B: AutodiffBackend,
-    O: Optimizer<EchoOne<B>, B>,
-{
-    let out = model.forward(batch.images, batch.points, batch.point_labels, prior)?;
-    let loss = loss_fn.forward(out.logits, out.coarse_logits, batch.low_res_targets)?;
-    let terms = [
-        ("loss", Some(loss.total.clone())),
-        ("main_bce", Some(loss.main_bce)),
-        ("main_dice", Some(loss.main_dice)),
-        ("coarse_bce", loss.coarse_bce),
-        ("coarse_dice", loss.coarse_dice),
-    ];
-    let values = terms
-        .into_iter()
-        .filter_map(|(name, t)| t.map(|t| (name, f64::from(t.into_scalar().elem::<f32>()))))
-        .collect();
-    let grads = loss.total.backward();
-    Ok((step(optim, lr, model, grads, module_lr), values))
-}
-
-/// One optimiser step: modules with a learning-rate factor first, then the rest at `lr`.
-fn step<B, O>(
-    optim: &mut O,
-    lr: f64,
-    model: EchoOne<B>,
-    mut grads: B::Gradients,
-    module_lr: &[ModuleLr],
-) -> EchoOne<B>
-where
-    B: AutodiffBackend,
-    O: Optimizer<EchoOne<B>, B>,
-{
-    let mut model = model;
-    for m in module_lr {
-        let part = match m.module.as_str() {
-            "image_encoder" => GradientsParams::from_module(&mut grads, &model.image_encoder),
-            "prompt_encoder" => GradientsParams::from_module(&mut grads, &model.prompt_encoder),
-            "mask_decoder" => GradientsParams::from_module(&mut grads, &model.mask_decoder),
-            "fusion" => GradientsParams::from_module(&mut grads, &model.fusion),
-            "prior_unet" => match &model.prior_unet {
-                Some(unet) => GradientsParams::from_module(&mut grads, unet),
-                None => continue,
-            },
-            _ => continue,
-        };
-        model = optim.step(lr * m.factor, model, part);
-    }
-    let rest = GradientsParams::from_grads(grads, &model);
-    optim.step(lr, model, rest)
 }

@@ -6,10 +6,10 @@ use clap::Args;
 use echoone_data::Split;
 use echoone_train::ablate::{self, Row};
 use echoone_train::{
-    Checkpoint, EvalRequest, RunOptions, evaluate_checkpoint, select_samples, train,
+    Checkpoint, EvalRequest, RunOptions, evaluate_checkpoint, select_samples, train_on,
 };
 
-use crate::backend::Job;
+use crate::backend::{Devices, Job};
 use crate::train_cmd::{TrainArgs, default_out, resolve_config};
 
 /// Arguments of `echoone ablate`: the training flags plus the grid.
@@ -24,7 +24,7 @@ pub struct AblateArgs {
 }
 
 impl Job for AblateArgs {
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
+    fn run<B: AutodiffBackend>(self, devices: Devices<B::Device>) -> Result<()> {
         let variants = ablate::grid(&self.grid)?;
         let out = self
             .train
@@ -46,7 +46,7 @@ impl Job for AblateArgs {
                 stop_after: self.train.stop_after,
                 quiet: self.train.quiet,
             };
-            train::<B>(ablate::apply(&base, &variant), &options, &device)
+            train_on::<B>(ablate::apply(&base, &variant), &options, &devices.all)
                 .with_context(|| format!("training variant {}", variant.name))?;
             let ckpt = Checkpoint::open(&dir)?;
             let mut samples = select_samples(&ckpt, &[], Some(Split::Test))?;
@@ -61,8 +61,9 @@ impl Job for AblateArgs {
                 workers: base.workers,
                 overlays: 8,
             };
-            let report = evaluate_checkpoint::<B::InnerBackend>(&ckpt, &samples, &request, &device)
-                .with_context(|| format!("evaluating variant {}", variant.name))?;
+            let report =
+                evaluate_checkpoint::<B::InnerBackend>(&ckpt, &samples, &request, &devices.main)
+                    .with_context(|| format!("evaluating variant {}", variant.name))?;
             rows.push(Row::new(
                 variant,
                 ckpt.state.best.map(|b| b.0),

@@ -16,8 +16,26 @@ pub const DEFAULT: &str = if cfg!(feature = "flex") {
 
 /// A command that runs on any autodiff backend.
 pub trait Job {
-    /// Runs on backend `B` and `device`.
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()>;
+    /// Runs on backend `B` and `devices`.
+    fn run<B: AutodiffBackend>(self, devices: Devices<B::Device>) -> Result<()>;
+}
+
+/// The devices of a command: the main one and, for data-parallel training, every one.
+#[derive(Debug, Clone)]
+pub struct Devices<D> {
+    /// Where the model lives, the optimiser steps and evaluation runs.
+    pub main: D,
+    /// Every device a training batch is split across, `main` first.
+    pub all: Vec<D>,
+}
+
+impl<D: Clone> Devices<D> {
+    /// `main` followed by `others`.
+    fn many(main: D, others: impl IntoIterator<Item = D>) -> Self {
+        let mut all = vec![main.clone()];
+        all.extend(others);
+        Self { main, all }
+    }
 }
 
 /// Backends compiled in, for messages.
@@ -33,28 +51,52 @@ fn compiled() -> Vec<&'static str> {
     .collect()
 }
 
-/// Runs `job` on the backend named `name`, on device `device` (`cpu`, `cuda:N` or `N`).
-pub fn dispatch(name: &str, device: &str, job: impl Job) -> Result<()> {
+/// Runs `job` on the backend named `name`, on `device` (`cpu`, `cuda:N` or `N`; default cpu)
+/// or on `devices` (indices for data-parallel training: GPUs with tch and cuda, worker threads
+/// sharing the one CPU device with flex and ndarray).
+pub fn dispatch(name: &str, device: Option<&str>, devices: &[usize], job: impl Job) -> Result<()> {
+    check_devices(device, devices)?;
     #[allow(unused_variables)]
-    let index = parse_index(device)?;
+    let index = parse_index(device.unwrap_or("cpu"))?;
+    #[allow(unused_variables)]
+    let count = devices.len().max(1);
     match name {
         #[cfg(feature = "flex")]
-        "flex" => job.run::<burn_autodiff::Autodiff<burn_flex::Flex>>(Default::default()),
+        "flex" => {
+            let cpu = burn_flex::FlexDevice;
+            job.run::<burn_autodiff::Autodiff<burn_flex::Flex>>(Devices::many(
+                cpu,
+                vec![cpu; count - 1],
+            ))
+        }
         #[cfg(feature = "ndarray")]
-        "ndarray" => job.run::<burn_autodiff::Autodiff<burn_ndarray::NdArray>>(Default::default()),
+        "ndarray" => {
+            let cpu = burn_ndarray::NdArrayDevice::Cpu;
+            job.run::<burn_autodiff::Autodiff<burn_ndarray::NdArray>>(Devices::many(
+                cpu,
+                vec![cpu; count - 1],
+            ))
+        }
         #[cfg(feature = "tch")]
         "tch" => {
-            let dev = match index {
+            let dev = |i: Option<usize>| match i {
                 Some(i) => burn_tch::LibTorchDevice::Cuda(i),
                 None => burn_tch::LibTorchDevice::Cpu,
             };
-            job.run::<burn_autodiff::Autodiff<burn_tch::LibTorch>>(dev)
+            job.run::<burn_autodiff::Autodiff<burn_tch::LibTorch>>(match devices {
+                [first, rest @ ..] => {
+                    Devices::many(dev(Some(*first)), rest.iter().map(|&i| dev(Some(i))))
+                }
+                [] => Devices::many(dev(index), []),
+            })
         }
         #[cfg(feature = "cuda")]
         "cuda" => guard_cuda(|| {
-            job.run::<burn_autodiff::Autodiff<burn_cuda::Cuda>>(burn_cuda::CudaDevice::new(
-                index.unwrap_or(0),
-            ))
+            let dev = burn_cuda::CudaDevice::new;
+            job.run::<burn_autodiff::Autodiff<burn_cuda::Cuda>>(match devices {
+                [first, rest @ ..] => Devices::many(dev(*first), rest.iter().map(|&i| dev(i))),
+                [] => Devices::many(dev(index.unwrap_or(0)), []),
+            })
         }),
         other => bail!(
             "backend `{other}` is not compiled into this binary (compiled: {}); build with \
@@ -62,6 +104,30 @@ pub fn dispatch(name: &str, device: &str, job: impl Job) -> Result<()> {
             compiled().join(", ")
         ),
     }
+}
+
+/// `--devices` lists each device once and replaces `--device`.
+fn check_devices(device: Option<&str>, devices: &[usize]) -> Result<()> {
+    let list = || {
+        devices
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    if let (Some(d), [_, ..]) = (device, devices) {
+        bail!(
+            "--device {d} and --devices {} both given: --devices lists every device, the main \
+             one first",
+            list()
+        );
+    }
+    for (i, d) in devices.iter().enumerate() {
+        if devices[..i].contains(d) {
+            bail!("--devices {}: device {d} is listed twice", list());
+        }
+    }
+    Ok(())
 }
 
 /// `cpu` -> None, `cuda:N` or `N` -> Some(N).

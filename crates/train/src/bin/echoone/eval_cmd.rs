@@ -8,7 +8,7 @@ use clap::Args;
 use echoone_data::Split;
 use echoone_train::{Checkpoint, EvalRequest, evaluate_checkpoint, select_samples};
 
-use crate::backend::Job;
+use crate::backend::{Devices, Job};
 
 /// Arguments of `echoone eval`.
 #[derive(Args, Debug, Clone)]
@@ -51,7 +51,8 @@ pub fn parse_split(name: &str) -> Result<Option<Split>> {
 }
 
 impl Job for EvalArgs {
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
+    fn run<B: AutodiffBackend>(self, devices: Devices<B::Device>) -> Result<()> {
+        let device = devices.main;
         let ckpt = Checkpoint::open(&self.checkpoint)?;
         let default_split = if self.datasets.is_empty() {
             "test"

@@ -12,7 +12,7 @@ use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, Subcommand};
 
-use crate::backend::Job;
+use crate::backend::{Devices, Job};
 
 /// EchoONE: multi-plane echocardiography segmentation.
 #[derive(Parser, Debug)]
@@ -21,9 +21,9 @@ struct Cli {
     /// Backend (compiled in with the cargo feature of the same name): flex, ndarray, tch, cuda.
     #[arg(long, global = true, default_value = backend::DEFAULT)]
     backend: String,
-    /// Device: cpu, cuda:N or N (GPU backends; tch defaults to cpu).
-    #[arg(long, global = true, default_value = "cpu")]
-    device: String,
+    /// Device: cpu, cuda:N or N (GPU backends; tch defaults to cpu) [default: cpu].
+    #[arg(long, global = true)]
+    device: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -40,20 +40,32 @@ enum Command {
     Predict(predict_cmd::PredictArgs),
 }
 
-impl Job for Command {
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
+impl Command {
+    /// The `--devices` of the training commands (empty for the others).
+    fn devices(&self) -> Vec<usize> {
         match self {
-            Command::Train(args) => args.run::<B>(device),
-            Command::Eval(args) => args.run::<B>(device),
-            Command::Ablate(args) => args.run::<B>(device),
-            Command::Predict(args) => args.run::<B>(device),
+            Command::Train(args) => args.devices.clone(),
+            Command::Ablate(args) => args.train.devices.clone(),
+            Command::Eval(_) | Command::Predict(_) => Vec::new(),
+        }
+    }
+}
+
+impl Job for Command {
+    fn run<B: AutodiffBackend>(self, devices: Devices<B::Device>) -> Result<()> {
+        match self {
+            Command::Train(args) => args.run::<B>(devices),
+            Command::Eval(args) => args.run::<B>(devices),
+            Command::Ablate(args) => args.run::<B>(devices),
+            Command::Predict(args) => args.run::<B>(devices),
         }
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match backend::dispatch(&cli.backend, &cli.device, cli.command) {
+    let devices = cli.command.devices();
+    match backend::dispatch(&cli.backend, cli.device.as_deref(), &devices, cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -8,7 +8,7 @@ use clap::Args;
 use echoone_train::Checkpoint;
 use echoone_train::predict::{Click, Predictor, Prompting, read_input};
 
-use crate::backend::Job;
+use crate::backend::{Devices, Job};
 
 /// Arguments of `echoone predict`.
 #[derive(Args, Debug, Clone)]
@@ -34,7 +34,8 @@ pub struct PredictArgs {
 }
 
 impl Job for PredictArgs {
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
+    fn run<B: AutodiffBackend>(self, devices: Devices<B::Device>) -> Result<()> {
+        let device = devices.main;
         let prompting = if self.auto_prompt {
             Prompting::Auto
         } else if self.points.is_empty() {

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
-use echoone_train::{RunOptions, TrainConfig, train};
+use echoone_train::{RunOptions, TrainConfig, train_on};
 
-use crate::backend::Job;
+use crate::backend::{Devices, Job};
 
 /// Arguments of `echoone train`.
 #[derive(Args, Debug, Clone)]
@@ -51,6 +51,12 @@ pub struct TrainArgs {
     /// Limit on steps per epoch (0: all).
     #[arg(long)]
     pub steps_per_epoch: Option<usize>,
+    /// Data-parallel training on several devices, comma-separated indices (`0,1`), instead of
+    /// --device: GPUs with tch and cuda; with flex and ndarray, worker threads sharing the one
+    /// CPU device (for testing: nothing is gained). Each batch of --batch-size items is split
+    /// across them (the effective batch stays --batch-size); the first holds the model.
+    #[arg(long, value_delimiter = ',')]
+    pub devices: Vec<usize>,
     /// Stop after this many epochs, as if killed (for testing resume).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
@@ -127,7 +133,7 @@ pub fn default_out(prefix: &str) -> PathBuf {
 }
 
 impl Job for TrainArgs {
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
+    fn run<B: AutodiffBackend>(self, devices: Devices<B::Device>) -> Result<()> {
         if self.resume && self.out.is_none() {
             bail!("--resume needs --out DIR: the folder of the run to continue");
         }
@@ -140,7 +146,7 @@ impl Job for TrainArgs {
             stop_after: self.stop_after,
             quiet: self.quiet,
         };
-        let summary = train::<B>(config, &options, &device)
+        let summary = train_on::<B>(config, &options, &devices.all)
             .with_context(|| format!("training into {}", out.display()))?;
         if let Some((dice, epoch)) = summary.best {
             println!(
