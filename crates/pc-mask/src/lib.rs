@@ -8,6 +8,7 @@ pub mod kmeans;
 pub mod latent;
 pub mod prior;
 pub mod purity;
+mod batch_norm;
 pub mod unet;
 
 pub use error::{PcMaskError, Result};

@@ -8,6 +8,8 @@ use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Tensor, backend::Backend};
 
+use crate::batch_norm::batch_norm;
+
 /// Regex key remappings from the authors' checkpoint names (under `prompt_encoder.`) to the
 /// fields of [`PriorUNet`] placed at `prompt_encoder.prior_unet` (BatchNorm `weight`/`bias` to
 /// burn's `gamma`/`beta`; PyTorch's `num_batches_tracked` counters have no burn counterpart).
@@ -63,7 +65,7 @@ impl CbrConfig {
 impl<B: Backend> Cbr<B> {
     /// Applies the block (spatial size kept).
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = relu(self.bn.forward(self.conv1.forward(x)));
+        let x = relu(batch_norm(&self.bn, self.conv1.forward(x)));
         relu(self.conv2.forward(x))
     }
 }

@@ -38,13 +38,28 @@ impl LayerNorm2dConfig {
 
 impl<B: Backend> LayerNorm2d<B> {
     /// Normalises `[B, C, H, W]` over `C`.
+    ///
+    /// The channel mean and the broadcasts over `C` are batched matrix products with constant
+    /// `[C]` vectors, and the affine step runs on `[B * C, H * W]` rows: every element-wise op
+    /// then sees equal shapes or one value per row, which CPU backends run as contiguous SIMD
+    /// loops instead of a strided walk over a `[B, 1, H, W]` broadcast.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let channels = self.weight.dims()[0];
-        let mean = x.clone().mean_dim(1);
-        let centred = x - mean;
-        let var = centred.clone().square().mean_dim(1);
-        let normed = centred / (var + self.eps).sqrt();
-        normed * self.weight.val().reshape([1, channels, 1, 1])
-            + self.bias.val().reshape([1, channels, 1, 1])
+        let [batch, channels, h, w] = x.dims();
+        let device = x.device();
+        let x = x.reshape([batch, channels, h * w]);
+        let average = Tensor::<B, 3>::full([1, 1, channels], 1.0 / channels as f64, &device);
+        let spread = Tensor::<B, 3>::ones([1, channels, 1], &device);
+        let mean = average.clone().matmul(x.clone());
+        let centred = x - spread.clone().matmul(mean);
+        let var = average.matmul(centred.clone().square());
+        let normed = centred * spread.matmul((var + self.eps).sqrt().recip());
+        let per_row = |p: &Param<Tensor<B, 1>>| {
+            p.val()
+                .reshape([1, channels])
+                .repeat_dim(0, batch)
+                .reshape([batch * channels, 1])
+        };
+        (normed.reshape([batch * channels, h * w]) * per_row(&self.weight) + per_row(&self.bias))
+            .reshape([batch, channels, h, w])
     }
 }

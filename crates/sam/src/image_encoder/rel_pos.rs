@@ -63,22 +63,21 @@ pub fn decomposed_rel_pos_bias<B: Backend>(
     let r_h = get_rel_pos(q_h, k_h, rel_pos_h); // [q_h, k_h, C]
     let r_w = get_rel_pos(q_w, k_w, rel_pos_w); // [q_w, k_w, C]
     let r_q = q.reshape([bh, q_h, q_w, channels]);
-    // rel_h[b, y, x, k] = sum_c r_q[b, y, x, c] * r_h[y, k, c]
+    let device = r_q.device();
+    // rel_h[b, y, x, k] = sum_c r_q[b, y, x, c] * r_h[y, k, c]: a product batched over (b, y).
     let rel_h = r_q
         .clone()
-        .permute([1, 0, 2, 3])
-        .reshape([q_h, bh * q_w, channels])
-        .matmul(r_h.swap_dims(1, 2))
-        .reshape([q_h, bh, q_w, k_h])
-        .permute([1, 0, 2, 3]);
-    // rel_w[b, y, x, k] = sum_c r_q[b, y, x, c] * r_w[x, k, c]
+        .matmul(r_h.swap_dims(1, 2).unsqueeze_dim::<4>(0))
+        .reshape([bh * q_h * q_w, k_h, 1]);
+    // rel_w[b, y, x, k] = sum_c r_q[b, y, x, c] * r_w[x, k, c]: batched over (b, x).
     let rel_w = r_q
-        .permute([2, 0, 1, 3])
-        .reshape([q_w, bh * q_h, channels])
-        .matmul(r_w.swap_dims(1, 2))
-        .reshape([q_w, bh, q_h, k_w])
-        .permute([1, 2, 0, 3]);
-    let bias: Tensor<B, 5> =
-        rel_h.reshape([bh, q_h, q_w, k_h, 1]) + rel_w.reshape([bh, q_h, q_w, 1, k_w]);
+        .swap_dims(1, 2)
+        .matmul(r_w.swap_dims(1, 2).unsqueeze_dim::<4>(0))
+        .swap_dims(1, 2)
+        .reshape([bh * q_h * q_w, 1, k_w]);
+    // bias[b, y, x, i, j] = rel_h[.., i] + rel_w[.., j], written as two rank-1 products so that
+    // no element-wise op broadcasts over a strided [.., k_h, k_w] layout.
+    let bias = rel_h.matmul(Tensor::ones([1, 1, k_w], &device))
+        + Tensor::ones([1, k_h, 1], &device).matmul(rel_w);
     bias.reshape([bh, q_h * q_w, k_h * k_w])
 }
