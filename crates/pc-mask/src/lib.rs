@@ -3,12 +3,12 @@
 //! centre mask; any image's similarity to the prototypes weights the centre masks into a
 //! K-channel prior, which a small U-Net turns into the coarse mask used as SAM's dense prompt.
 
+mod batch_norm;
 pub mod error;
 pub mod kmeans;
 pub mod latent;
 pub mod prior;
 pub mod purity;
-mod batch_norm;
 pub mod unet;
 
 pub use error::{PcMaskError, Result};

@@ -54,3 +54,18 @@ pub fn write_outputs(out: &Path, tag: &str, files: &[(String, Vec<u8>)]) -> Resu
     }
     result
 }
+
+/// PNG bytes of `image`, to be written by [`write_outputs`] as the result file `name`.
+pub fn png_bytes(name: &str, image: impl Into<image::DynamicImage>) -> Result<Vec<u8>> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image
+        .into()
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| {
+            io(
+                Path::new(name),
+                std::io::Error::other(format!("encoding a PNG: {e}")),
+            )
+        })?;
+    Ok(bytes.into_inner())
+}

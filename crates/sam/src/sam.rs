@@ -59,6 +59,11 @@ impl fmt::Display for SamVariant {
     }
 }
 
+/// SAM's per-channel pixel mean (RGB, 0-255 scale).
+pub const PIXEL_MEAN: [f32; 3] = [123.675, 116.28, 103.53];
+/// SAM's per-channel pixel standard deviation (RGB, 0-255 scale).
+pub const PIXEL_STD: [f32; 3] = [58.395, 57.12, 57.375];
+
 /// Configuration of [`Sam`]; presets [`vit_b`](Self::vit_b), [`vit_l`](Self::vit_l),
 /// [`vit_h`](Self::vit_h).
 #[derive(Config, Debug)]
@@ -70,10 +75,10 @@ pub struct SamConfig {
     /// The mask decoder.
     pub mask_decoder: MaskDecoderConfig,
     /// Per-channel pixel mean (RGB, 0-255 scale).
-    #[config(default = "[123.675, 116.28, 103.53]")]
+    #[config(default = "PIXEL_MEAN")]
     pub pixel_mean: [f32; 3],
     /// Per-channel pixel standard deviation (RGB, 0-255 scale).
-    #[config(default = "[58.395, 57.12, 57.375]")]
+    #[config(default = "PIXEL_STD")]
     pub pixel_std: [f32; 3],
 }
 

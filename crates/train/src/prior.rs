@@ -11,6 +11,7 @@ use echoone_pc_mask::{
     FittedPrior, LatentExtractor, PriorConfig, PriorSample, sam_latent, thumbnail_latent,
 };
 use echoone_sam::ImageEncoderViT;
+use echoone_sam::sam::{PIXEL_MEAN, PIXEL_STD};
 
 use crate::error::{Result, TrainError};
 
@@ -61,9 +62,8 @@ fn sam_input<B: Backend>(grey: Tensor<B, 4>, side: usize) -> Tensor<B, 4> {
     use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
     let device = grey.device();
     let rgb = grey.mul_scalar(255.0).repeat_dim(1, 3);
-    let mean =
-        Tensor::<B, 1>::from_floats([123.675, 116.28, 103.53], &device).reshape([1, 3, 1, 1]);
-    let std = Tensor::<B, 1>::from_floats([58.395, 57.12, 57.375], &device).reshape([1, 3, 1, 1]);
+    let channel = |v: [f32; 3]| Tensor::<B, 1>::from_floats(v, &device).reshape([1, 3, 1, 1]);
+    let (mean, std) = (channel(PIXEL_MEAN), channel(PIXEL_STD));
     let x = (rgb - mean) / std;
     interpolate(
         x,

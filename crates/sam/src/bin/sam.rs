@@ -13,6 +13,7 @@ use burn::tensor::Tensor;
 use burn_flex::Flex;
 use clap::Parser;
 use echoone_sam::npy::{encode_f32, read_npy};
+use echoone_sam::output_folder::png_bytes;
 use echoone_sam::prompt_text;
 use echoone_sam::{
     LoadOptions, Predictor, Prompt, SamConfig, SamError, SamVariant, load_checkpoint,
@@ -167,15 +168,6 @@ fn to_vec<const D: usize>(tensor: Tensor<Flex, D>) -> Result<Vec<f32>> {
         .map_err(|e| anyhow::anyhow!("reading a result tensor: {e:?}"))
 }
 
-fn png(image: impl Into<image::DynamicImage>) -> Result<Vec<u8>> {
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    image
-        .into()
-        .write_to(&mut bytes, image::ImageFormat::Png)
-        .context("encoding a PNG")?;
-    Ok(bytes.into_inner())
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     let variant = SamVariant::from_str(&args.variant)?;
@@ -231,9 +223,14 @@ fn main() -> Result<()> {
 
     let mut files = Vec::new();
     for (i, mask) in masks.iter().enumerate() {
-        files.push((format!("mask_{i}.png"), png(mask.clone())?));
+        let name = format!("mask_{i}.png");
+        let bytes = png_bytes(&name, mask.clone())?;
+        files.push((name, bytes));
     }
-    files.push(("overlay.png".into(), png(overlay(&image, &masks, &prompt))?));
+    files.push((
+        "overlay.png".into(),
+        png_bytes("overlay.png", overlay(&image, &masks, &prompt))?,
+    ));
     files.push((
         "low_res_logits.npy".into(),
         encode_f32(&low_res, &[count, low_h, low_w]),

@@ -1,17 +1,6 @@
-//! Output files: PNG encoding and the overlay.
+//! The overlay of the result files.
 
-use anyhow::{Context, Result};
 use image::{GrayImage, Rgb, RgbImage};
-
-/// PNG bytes of an image.
-pub fn png(image: impl Into<image::DynamicImage>) -> Result<Vec<u8>> {
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    image
-        .into()
-        .write_to(&mut bytes, image::ImageFormat::Png)
-        .context("encoding a PNG")?;
-    Ok(bytes.into_inner())
-}
 
 /// The grey image in colour with the mask blended in blue and the point marked (green for
 /// foreground, red for background).

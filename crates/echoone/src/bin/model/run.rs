@@ -15,11 +15,12 @@ use clap::Args;
 use echoone::EchoOneConfig;
 use echoone_pc_mask::{FittedPrior, LatentExtractor, thumbnail_latent};
 use echoone_sam::npy::{encode_f32, read_npy};
+use echoone_sam::output_folder::png_bytes;
 use image::imageops::{FilterType, resize};
 use image::{GrayImage, Luma};
 
 use crate::arch::{ArchArgs, recognise};
-use crate::output::{overlay, png};
+use crate::output::overlay;
 
 /// Arguments of `model run`.
 #[derive(Args, Debug)]
@@ -208,9 +209,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     });
     files.push((
         "overlay.png".into(),
-        png(overlay(&original, &mask, point, label))?,
+        png_bytes("overlay.png", overlay(&original, &mask, point, label))?,
     ));
-    files.push(("mask.png".into(), png(mask)?));
+    files.push(("mask.png".into(), png_bytes("mask.png", mask)?));
     echoone_sam::output_folder::write_outputs(&args.out, "model", &files)?;
     let iou = to_vec(out.iou)?;
     println!(
