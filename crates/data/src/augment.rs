@@ -26,6 +26,19 @@ pub struct AugmentConfig {
     pub contrast: [f32; 2],
 }
 
+impl AugmentConfig {
+    /// No augmentation: every probability zero, the ranges as in the default.
+    pub fn none() -> Self {
+        Self {
+            p_gamma: 0.0,
+            p_rotate: 0.0,
+            p_scale: 0.0,
+            p_contrast: 0.0,
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for AugmentConfig {
     fn default() -> Self {
         Self {
