@@ -88,7 +88,7 @@ fn usage() -> String {
     }
     let names: Vec<&str> = BENCHES.iter().map(|(n, _)| *n).collect();
     text.push_str(&format!(
-        "  {:<10} criterion benchmarks: bench [{}] [criterion args]\n",
+        "  {:<10} criterion benchmarks: bench [{}] [--features LIST] [criterion args]\n",
         "bench",
         names.join("|")
     ));
@@ -108,10 +108,14 @@ fn run(mut cmd: Command) -> Result<ExitCode> {
     })
 }
 
+/// `cargo bench` of the selected crates' criterion benches. Only the bench targets are built
+/// and run (`--bench '*'`), so criterion flags never reach a library's libtest harness, which
+/// rejects them. A leading `--features LIST` (or `--features=LIST`) goes to cargo, the rest to
+/// criterion: `cargo xtask bench train --features tch --warm-up-time 2`.
 fn bench(args: &[String]) -> Result<ExitCode> {
     let mut cmd = cargo();
     cmd.arg("bench");
-    let (selected, rest): (Vec<&(&str, &str)>, &[String]) = match args.first() {
+    let (selected, mut rest): (Vec<&(&str, &str)>, &[String]) = match args.first() {
         Some(name) if !name.starts_with('-') => {
             let Some(entry) = BENCHES.iter().find(|(n, _)| n == name) else {
                 bail!("unknown benchmark group `{name}`\n\n{}", usage());
@@ -122,6 +126,20 @@ fn bench(args: &[String]) -> Result<ExitCode> {
     };
     for (_, package) in selected {
         cmd.args(["--package", package]);
+    }
+    cmd.args(["--bench", "*"]);
+    loop {
+        match rest {
+            [flag, list, tail @ ..] if flag == "--features" => {
+                cmd.args(["--features", list]);
+                rest = tail;
+            }
+            [flag, tail @ ..] if flag.starts_with("--features=") => {
+                cmd.arg(flag);
+                rest = tail;
+            }
+            _ => break,
+        }
     }
     if !rest.is_empty() {
         cmd.arg("--").args(rest);

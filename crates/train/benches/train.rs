@@ -1,10 +1,30 @@
-//! Training throughput and peak heap memory: one optimiser step of the small config (batch 4,
-//! PC-Mask on, every parameter training) on each CPU backend compiled in: `cargo xtask bench
-//! train` (flex), `cargo bench -p echoone-train --features ndarray` adds burn-ndarray.
-//! Samples per second = 4 / the step time criterion reports.
+//! Training throughput and peak memory: one optimiser step (forward, EchoONE loss, backward,
+//! Adam update; PC-Mask on, batch 4 at 256 px) on each CPU backend compiled in.
+//!
+//! ```sh
+//! cargo xtask bench train                       # small config, burn-flex, criterion
+//! cargo xtask bench train --features ndarray    # adds burn-ndarray
+//! cargo xtask bench train --features tch        # adds libtorch on the CPU (docs/training.md)
+//! ECHOONE_BENCH_CONFIGS=vit_b ECHOONE_BENCH_STEPS=3 cargo bench -p echoone-train --bench train
+//! ```
+//!
+//! Environment (all optional):
+//! - `ECHOONE_BENCH_CONFIGS`: comma list of `small` (every parameter trains, as a run from random
+//!   weights) and `vit_b` (SAM ViT-B, the authors' frozen split); default `small`.
+//! - `ECHOONE_BENCH_BACKENDS`: comma list among the compiled-in `flex`, `ndarray`, `tch-cpu`;
+//!   default all of them.
+//! - `ECHOONE_BENCH_STEPS=N`: time N steps by hand (after one warm-up step) and print their
+//!   median instead of running criterion, whose minimum of 10 samples plus warm-up takes too
+//!   long for ViT-B or burn-ndarray.
+//!
+//! Samples per second = 4 / the step time. Memory, per step after the first (model and Adam
+//! state already allocated): the peak heap growth counted by a global allocator (Rust
+//! allocations only: libtorch's own allocations escape it), and the process's peak resident set
+//! during the step (`VmHWM` after resetting it through `/proc/self/clear_refs`), absolute and
+//! above the resident set before the step, as `torch_train.py` measures PyTorch.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use burn::optim::AdamConfig;
 use burn::tensor::backend::AutodiffBackend;
@@ -23,8 +43,48 @@ static ALLOCATOR: PeakAlloc = PeakAlloc;
 
 const BATCH: usize = 4;
 
-fn step_bench<B: AutodiffBackend>(c: &mut Criterion, name: &str, device: B::Device) {
-    let config = EchoOneConfig::small();
+/// A kB field of `/proc/self/status`, in MiB (None off Linux).
+fn status_mib(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Runs `f` once and prints the process's peak resident set during it, absolute and above the
+/// resident set before it.
+fn report_peak_rss<T>(name: &str, f: impl FnOnce() -> T) {
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let before = status_mib("VmRSS:");
+    black_box(f());
+    match (reset, before, status_mib("VmHWM:")) {
+        (true, Some(before), Some(peak)) => println!(
+            "peak rss {name}: {peak:.1} MiB ({:.1} MiB above the {before:.1} MiB before the step)",
+            peak - before
+        ),
+        _ => println!("peak rss {name}: not available (needs Linux /proc)"),
+    }
+}
+
+/// The comma list in environment variable `var`, or `default`.
+fn env_list(var: &str, default: &[&str]) -> Vec<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => v.split(',').map(|s| s.trim().to_string()).collect(),
+        _ => default.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn step_bench<B: AutodiffBackend>(
+    c: &mut Criterion,
+    variant: &str,
+    backend: &str,
+    device: B::Device,
+) {
+    let (config, authors_split) = match variant {
+        "small" => (EchoOneConfig::small(), false),
+        "vit_b" => (EchoOneConfig::vit_b(), true),
+        other => panic!("ECHOONE_BENCH_CONFIGS: unknown config {other:?} (small, vit_b)"),
+    };
     let samples = SyntheticConfig {
         cases: 2,
         ..Default::default()
@@ -35,7 +95,8 @@ fn step_bench<B: AutodiffBackend>(c: &mut Criterion, name: &str, device: B::Devi
     let items = load_items(&ds, &[0, 5, 10, 15], 2).expect("items");
     let idx: Vec<usize> = items.iter().map(|i| i.meta.sample).collect();
     let structures: Vec<Structure> = items.iter().map(|i| i.structure).collect();
-    let side = 128;
+    // The prior's side as training fits it: the side of the low-resolution logits (128).
+    let side = config.low_res_size();
     let k = config.prior_k;
     // A uniform fitted prior: the bench measures the network, not the clustering.
     let latents: Vec<Vec<f32>> = (0..samples.len())
@@ -65,8 +126,13 @@ fn step_bench<B: AutodiffBackend>(c: &mut Criterion, name: &str, device: B::Devi
         latents: &latents,
     };
     let loss = EchoOneLossConfig::new().init();
-    let mut model = Some(config.init::<B>(&device).expect("model"));
-    let mut optim = AdamConfig::new().init();
+    let mut net = config.init::<B>(&device).expect("model");
+    if authors_split {
+        net = net.freeze_as_authors();
+    }
+    let mut model = Some(net);
+    // PyTorch's epsilon, as the authors' recipe (speed does not depend on it).
+    let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
     let mut run = |model: &mut Option<echoone::EchoOne<B>>| {
         let b = batch::<B>(items.clone(), &device);
         let p = prior
@@ -77,31 +143,90 @@ fn step_bench<B: AutodiffBackend>(c: &mut Criterion, name: &str, device: B::Devi
         *model = Some(m);
         black_box(terms);
     };
+    let label = format!("train step {variant} b{BATCH} {backend}");
+    // Warm-up: allocates the Adam state; the figures below are of later steps.
     run(&mut model);
-    report_peak(
-        &format!("train step small b{BATCH} {name} (above model and optimiser)"),
-        || run(&mut model),
-    );
+    report_peak(&format!("{label} (above model and optimiser)"), || {
+        run(&mut model)
+    });
+    report_peak_rss(&label, || run(&mut model));
+    let steps = std::env::var("ECHOONE_BENCH_STEPS")
+        .ok()
+        .map(|s| s.parse::<usize>().expect("ECHOONE_BENCH_STEPS: a number"));
+    if let Some(n) = steps {
+        let mut times: Vec<f64> = (0..n.max(1))
+            .map(|_| {
+                let start = Instant::now();
+                run(&mut model);
+                start.elapsed().as_secs_f64()
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        println!(
+            "{label}: median {median:.2} s of {} steps (min {:.2}, max {:.2}), {:.3} samples/s",
+            times.len(),
+            times[0],
+            times[times.len() - 1],
+            BATCH as f64 / median
+        );
+        return;
+    }
     let mut group = c.benchmark_group("train_step");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(30));
-    group.bench_function(format!("small_b{BATCH}_{name}"), |bench| {
+    group.bench_function(format!("{variant}_b{BATCH}_{backend}"), |bench| {
         bench.iter(|| run(&mut model))
     });
     group.finish();
 }
 
 fn benches(c: &mut Criterion) {
-    #[cfg(feature = "flex")]
-    step_bench::<burn_autodiff::Autodiff<burn_flex::Flex>>(c, "flex", Default::default());
-    #[cfg(feature = "ndarray")]
-    step_bench::<burn_autodiff::Autodiff<burn_ndarray::NdArray>>(c, "ndarray", Default::default());
-    #[cfg(feature = "tch")]
-    step_bench::<burn_autodiff::Autodiff<burn_tch::LibTorch>>(
-        c,
+    let compiled: Vec<&str> = [
+        #[cfg(feature = "flex")]
+        "flex",
+        #[cfg(feature = "ndarray")]
+        "ndarray",
+        #[cfg(feature = "tch")]
         "tch-cpu",
-        burn_tch::LibTorchDevice::Cpu,
-    );
+    ]
+    .to_vec();
+    let backends = env_list("ECHOONE_BENCH_BACKENDS", &compiled);
+    for backend in &backends {
+        assert!(
+            compiled.contains(&backend.as_str()),
+            "ECHOONE_BENCH_BACKENDS: {backend:?} is not compiled in (have {compiled:?}; \
+             features ndarray / tch add those)"
+        );
+    }
+    for variant in env_list("ECHOONE_BENCH_CONFIGS", &["small"]) {
+        for backend in &backends {
+            match backend.as_str() {
+                #[cfg(feature = "flex")]
+                "flex" => step_bench::<burn_autodiff::Autodiff<burn_flex::Flex>>(
+                    c,
+                    &variant,
+                    backend,
+                    Default::default(),
+                ),
+                #[cfg(feature = "ndarray")]
+                "ndarray" => step_bench::<burn_autodiff::Autodiff<burn_ndarray::NdArray>>(
+                    c,
+                    &variant,
+                    backend,
+                    Default::default(),
+                ),
+                #[cfg(feature = "tch")]
+                "tch-cpu" => step_bench::<burn_autodiff::Autodiff<burn_tch::LibTorch>>(
+                    c,
+                    &variant,
+                    backend,
+                    burn_tch::LibTorchDevice::Cpu,
+                ),
+                _ => unreachable!(),
+            }
+        }
+    }
 }
 
 criterion_group!(train, benches);
