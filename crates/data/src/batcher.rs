@@ -6,11 +6,14 @@ use burn::tensor::TensorData;
 
 use crate::dataset::{ItemMeta, SegItem};
 
-/// A batch of B items (S the model size, L the low-res size).
+/// A batch of B items (S the model size, L the low-res size) on N distinct images.
 #[derive(Debug, Clone)]
 pub struct SegBatch<B: Backend> {
-    /// Images [B, 1, S, S], grey in [0, 1].
+    /// The distinct images [N, 1, S, S], grey in [0, 1]: items of one image with the same
+    /// pixels (its structures, under the same augmentation) share it, so it is encoded once.
     pub images: Tensor<B, 4>,
+    /// Index in `images` of each item's image (B entries).
+    pub image_of: Vec<usize>,
     /// Binary targets [B, 1, S, S] as 0.0 / 1.0.
     pub targets: Tensor<B, 4>,
     /// Binary low-res targets [B, 1, L, L] as 0.0 / 1.0.
@@ -27,7 +30,7 @@ pub struct SegBatch<B: Backend> {
     pub meta: Vec<ItemMeta>,
 }
 
-/// Batches `SegItem`s; every item of a batch must have the same sizes.
+/// Batches `SegItem`s, each distinct image once; every item of a batch must have the same sizes.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SegBatcher;
 
@@ -36,7 +39,9 @@ impl<B: Backend> Batcher<B, SegItem, SegBatch<B>> for SegBatcher {
         let n = items.len();
         let s = items.first().map_or(0, |i| i.size);
         let l = items.first().map_or(0, |i| i.low_res);
-        let mut images = Vec::with_capacity(n * s * s);
+        let mut images: Vec<f32> = Vec::with_capacity(n * s * s);
+        let mut image_of = Vec::with_capacity(n);
+        let mut sources: Vec<usize> = Vec::with_capacity(n);
         let mut targets = Vec::with_capacity(n * s * s);
         let mut low = Vec::with_capacity(n * l * l);
         let mut points = Vec::with_capacity(n * 2);
@@ -51,7 +56,18 @@ impl<B: Backend> Batcher<B, SegItem, SegBatch<B>> for SegBatcher {
                 item.size,
                 item.low_res
             );
-            images.extend_from_slice(&item.image);
+            let shared = (0..sources.len()).find(|&k| {
+                sources[k] == item.meta.sample
+                    && images[k * s * s..(k + 1) * s * s] == item.image[..]
+            });
+            match shared {
+                Some(k) => image_of.push(k),
+                None => {
+                    image_of.push(sources.len());
+                    sources.push(item.meta.sample);
+                    images.extend_from_slice(&item.image);
+                }
+            }
             targets.extend(item.target.iter().map(|&v| v as f32));
             low.extend(item.low_res_target.iter().map(|&v| v as f32));
             points.extend([item.point.x, item.point.y]);
@@ -60,13 +76,14 @@ impl<B: Backend> Batcher<B, SegItem, SegBatch<B>> for SegBatcher {
             planes.push(item.meta.plane.id() as i64);
             meta.push(item.meta);
         }
-        let f4 = |data: Vec<f32>, side: usize| {
-            Tensor::<B, 4>::from_data(TensorData::new(data, [n, 1, side, side]), device)
+        let f4 = |data: Vec<f32>, count: usize, side: usize| {
+            Tensor::<B, 4>::from_data(TensorData::new(data, [count, 1, side, side]), device)
         };
         SegBatch {
-            images: f4(images, s),
-            targets: f4(targets, s),
-            low_res_targets: f4(low, l),
+            images: f4(images, sources.len(), s),
+            image_of,
+            targets: f4(targets, n, s),
+            low_res_targets: f4(low, n, l),
             points: Tensor::from_data(TensorData::new(points, [n, 1, 2]), device),
             point_labels: Tensor::from_data(TensorData::new(labels, [n, 1]), device),
             structures: Tensor::from_data(TensorData::new(structures, [n]), device),
@@ -100,7 +117,12 @@ mod tests {
         let items: Vec<SegItem> = (0..3).map(|i| ds.get(i).unwrap()).collect();
         let device = Default::default();
         let b: SegBatch<Be> = SegBatcher.batch(items.clone(), &device);
-        assert_eq!(b.images.dims(), [3, 1, 256, 256]);
+        assert_eq!(
+            b.images.dims(),
+            [1, 1, 256, 256],
+            "one image for its 3 structures"
+        );
+        assert_eq!(b.image_of, [0, 0, 0]);
         assert_eq!(b.targets.dims(), [3, 1, 256, 256]);
         assert_eq!(b.low_res_targets.dims(), [3, 1, 128, 128]);
         assert_eq!(b.points.dims(), [3, 1, 2]);
@@ -116,11 +138,48 @@ mod tests {
             .sum();
         assert_eq!(t as usize, want);
 
+        let pixels: Vec<f32> = b.images.to_data().to_vec().unwrap();
+        assert_eq!(pixels, items[0].image);
+
         let loader = DataLoaderBuilder::<Be, _, _>::new(SegBatcher)
             .batch_size(4)
             .num_workers(2)
             .build(ds);
         let total: usize = loader.iter().map(|b| b.meta.len()).sum();
         assert_eq!(total, samples.len() * 3);
+    }
+
+    #[test]
+    fn items_share_an_image_only_when_sample_and_pixels_agree() {
+        let samples = SyntheticConfig {
+            cases: 1,
+            width: 64,
+            height: 64,
+            ..Default::default()
+        }
+        .generate(0)
+        .unwrap();
+        let config = PipelineConfig {
+            image_size: 32,
+            low_res_size: 16,
+            ..Default::default()
+        };
+        let ds = SegmentationDataset::new(&samples, config, Mode::Eval, 0);
+        // Items 0..3 are sample 0's structures, 3..6 sample 1's.
+        let mut items: Vec<SegItem> = [0, 3, 1, 4, 2]
+            .iter()
+            .map(|&i| ds.get(i).unwrap())
+            .collect();
+        let mut changed = items[2].clone();
+        changed.image[0] += 0.5;
+        items.push(changed);
+        let device = Default::default();
+        let b: SegBatch<Be> = SegBatcher.batch(items.clone(), &device);
+        assert_eq!(b.image_of, [0, 1, 0, 1, 0, 2]);
+        assert_eq!(b.images.dims(), [3, 1, 32, 32]);
+        let pixels: Vec<f32> = b.images.to_data().to_vec().unwrap();
+        assert_eq!(pixels[32 * 32..2 * 32 * 32], items[1].image[..]);
+        assert_eq!(pixels[2 * 32 * 32..], items[5].image[..]);
+        assert_eq!(b.targets.dims(), [6, 1, 32, 32]);
     }
 }

@@ -154,14 +154,18 @@ impl SegmentationDataset {
         self.items.get(index).copied()
     }
 
-    /// The item at `index` drawn with `rng` (training mode draws augmentation and click from it).
-    pub fn item_with(&self, index: usize, rng: &mut Rng) -> Option<SegItem> {
+    /// The item at `index` in `epoch`. Training draws the augmentation from (seed, epoch,
+    /// sample), so the structures of one image share it (and, in one batch, its encoding: see
+    /// [`SegBatcher`](crate::SegBatcher)), and the click from (seed, epoch, item).
+    pub fn item_at(&self, index: usize, epoch: u64) -> Option<SegItem> {
         let (sample, structure) = *self.items.get(index)?;
         let p = &self.prepared[sample];
         let mut image = p.image.clone();
         let mut label = p.label.clone();
+        let mut rng = Rng::derive(self.seed, &[epoch, index as u64]);
         if self.mode == Mode::Train {
-            augment(&mut image, &mut label, &self.config.augment, rng);
+            let mut image_rng = Rng::derive(self.seed, &[epoch, sample as u64, 0x1a6e]);
+            augment(&mut image, &mut label, &self.config.augment, &mut image_rng);
         }
         let size = image.width;
         let value = structure.label();
@@ -169,7 +173,7 @@ impl SegmentationDataset {
         let low = self.config.low_res_size.max(1);
         let low_res_target = nearest(&target, size, size, low, low);
         let point = match self.mode {
-            Mode::Train => train_point(&target, size, rng),
+            Mode::Train => train_point(&target, size, &mut rng),
             Mode::Eval => eval_point(&target, size),
         };
         Some(SegItem {
@@ -214,9 +218,7 @@ fn prepare(index: usize, s: &Sample, size: usize) -> Prepared {
 
 impl Dataset<SegItem> for SegmentationDataset {
     fn get(&self, index: usize) -> Option<SegItem> {
-        let epoch = self.epoch.load(Ordering::Relaxed);
-        let mut rng = Rng::derive(self.seed, &[epoch, index as u64]);
-        self.item_with(index, &mut rng)
+        self.item_at(index, self.epoch.load(Ordering::Relaxed))
     }
 
     fn len(&self) -> usize {
@@ -283,5 +285,34 @@ mod tests {
             eval.get(5),
             SegmentationDataset::new(&s, PipelineConfig::default(), Mode::Eval, 9).get(5)
         );
+    }
+
+    #[test]
+    fn structures_of_an_image_share_its_augmentation_in_an_epoch() {
+        let s = samples();
+        let config = PipelineConfig {
+            augment: AugmentConfig {
+                p_gamma: 1.0,
+                p_rotate: 1.0,
+                p_scale: 1.0,
+                p_contrast: 1.0,
+                ..AugmentConfig::default()
+            },
+            ..PipelineConfig::default()
+        };
+        let ds = SegmentationDataset::new(&s, config, Mode::Train, 1);
+        let plain = SegmentationDataset::new(&s, PipelineConfig::default(), Mode::Eval, 1);
+        for epoch in [1, 2] {
+            ds.set_epoch(epoch);
+            let [lv, myo, la] = [0, 1, 2].map(|i| ds.get(i).unwrap());
+            assert_eq!(lv.image, myo.image);
+            assert_eq!(lv.image, la.image);
+            assert_ne!(lv.image, plain.get(0).unwrap().image, "augmented");
+            assert_ne!(lv.image, ds.get(3).unwrap().image, "another sample");
+        }
+        ds.set_epoch(1);
+        let first = ds.get(0).unwrap().image;
+        ds.set_epoch(2);
+        assert_ne!(ds.get(0).unwrap().image, first, "drawn anew each epoch");
     }
 }

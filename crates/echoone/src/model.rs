@@ -4,7 +4,7 @@
 use burn::module::Module;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
-use burn::tensor::{Int, Tensor, backend::Backend};
+use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 use echoone_lffa::{FusionConv, FusionConvConfig};
 use echoone_pc_mask::{PriorUNet, PriorUNetConfig};
 use echoone_sam::mask_decoder::transformer::TwoWayTransformerConfig;
@@ -111,23 +111,54 @@ impl<B: Backend> EchoOne<B> {
         labels: Tensor<B, 2, Int>,
         prior: Option<Tensor<B, 4>>,
     ) -> Result<EchoOutput<B>> {
-        let [b, channels, h, w] = images.dims();
+        let all: Vec<usize> = (0..images.dims()[0]).collect();
+        self.forward_shared(images, &all, points, labels, prior)
+    }
+
+    /// [`forward`](Self::forward) for prompts that share images, as SAM decodes several prompts
+    /// per image embedding: the `N` distinct images `[N, 1, S, S]` are encoded once and prompt
+    /// `i` of the `B` decodes image `image_of[i]`. Same result as `forward` on the images
+    /// repeated per prompt, at the encoder cost of `N` images.
+    pub fn forward_shared(
+        &self,
+        images: Tensor<B, 4>,
+        image_of: &[usize],
+        points: Tensor<B, 3>,
+        labels: Tensor<B, 2, Int>,
+        prior: Option<Tensor<B, 4>>,
+    ) -> Result<EchoOutput<B>> {
+        let [n, channels, h, w] = images.dims();
         if channels != 1 || h != self.input_size || w != self.input_size {
             return Err(EchoOneError::Input(format!(
-                "images must be [B, 1, {0}, {0}], got {1:?}",
+                "images must be [N, 1, {0}, {0}], got {1:?}",
                 self.input_size,
                 images.dims()
+            )));
+        }
+        let b = image_of.len();
+        if let Some(bad) = image_of.iter().find(|&&i| i >= n) {
+            return Err(EchoOneError::Input(format!(
+                "prompt image index {bad} out of range for {n} images"
             )));
         }
         let [pb, p, _] = points.dims();
         if pb != b || labels.dims() != [b, p] {
             return Err(EchoOneError::Input(format!(
-                "points {:?} and labels {:?} do not match {b} images",
+                "points {:?} and labels {:?} do not match {b} prompts",
                 points.dims(),
                 labels.dims()
             )));
         }
-        let encoded = self.image_encoder.forward(images.repeat_dim(1, 3));
+        let device = images.device();
+        let mut encoded = self.image_encoder.forward(images.repeat_dim(1, 3));
+        if image_of.len() != n || image_of.iter().enumerate().any(|(k, &i)| k != i) {
+            let index: Vec<i64> = image_of.iter().map(|&i| i as i64).collect();
+            let index = Tensor::<B, 1, Int>::from_data(TensorData::new(index, [b]), &device);
+            encoded.embedding = encoded.embedding.select(0, index.clone());
+            for f in encoded.cnn_features.iter_mut() {
+                *f = f.clone().select(0, index.clone());
+            }
+        }
         let low_res = self.prompt_encoder.mask_input_size();
         let (coarse_logits, masks) = match (&self.prior_unet, prior) {
             (Some(unet), Some(prior)) => {

@@ -193,3 +193,73 @@ fn bad_inputs_are_errors() {
         .init::<Flex>(&Default::default());
     assert!(matches!(err, Err(EchoOneError::Config(_))));
 }
+
+#[test]
+fn shared_images_match_the_images_repeated_per_prompt() {
+    type A = Autodiff<Flex>;
+    let model = EchoOneConfig::small()
+        .init::<A>(&Default::default())
+        .expect("model");
+    let (images, points, labels, prior) = inputs::<A>(3, 4);
+    let image_of = [0, 1, 0];
+    let distinct = images.clone().narrow(0, 0, 2);
+    let repeated = Tensor::cat(
+        vec![images.clone().narrow(0, 0, 2), images.narrow(0, 0, 1)],
+        0,
+    );
+    let shared = model
+        .forward_shared(
+            distinct.clone(),
+            &image_of,
+            points.clone(),
+            labels.clone(),
+            Some(prior.clone()),
+        )
+        .expect("shared");
+    let plain = model
+        .forward(
+            repeated,
+            points.clone(),
+            labels.clone(),
+            Some(prior.clone()),
+        )
+        .expect("repeated");
+    let max_diff = |a: Tensor<A, 4>, b: Tensor<A, 4>| -> f32 { (a - b).abs().max().into_scalar() };
+    assert!(max_diff(shared.logits.clone(), plain.logits.clone()) < 1e-5);
+    let weight_grad = |logits: Tensor<A, 4>| {
+        let grads = logits.sum().backward();
+        let enc = &model.image_encoder;
+        let cnn = enc
+            .cnn_embed
+            .inc
+            .conv
+            .weight
+            .grad(&grads)
+            .expect("CNN grad");
+        let qkv = enc.blocks[0]
+            .attn
+            .qkv
+            .weight
+            .grad(&grads)
+            .expect("ViT grad");
+        (cnn, qkv)
+    };
+    let (cnn_s, qkv_s) = weight_grad(shared.logits);
+    let (cnn_p, qkv_p) = weight_grad(plain.logits);
+    let rel = |a: Tensor<Flex, 2>, b: Tensor<Flex, 2>| -> f32 {
+        let scale: f32 = b.clone().abs().max().into_scalar();
+        (a - b).abs().max().into_scalar() / scale
+    };
+    assert!(rel(qkv_s, qkv_p) < 1e-4, "encoder gradients agree");
+    assert!(rel(cnn_s.flatten(1, 3), cnn_p.flatten(1, 3)) < 1e-4);
+    let err = model
+        .forward_shared(
+            distinct,
+            &[0, 2],
+            points.narrow(0, 0, 2),
+            labels.narrow(0, 0, 2),
+            None,
+        )
+        .expect_err("index out of range");
+    assert!(err.to_string().contains("out of range"), "{err}");
+}

@@ -34,6 +34,17 @@ pub enum Schedule {
     },
 }
 
+/// How an epoch orders the (image, structure) items before cutting them into batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ItemOrder {
+    /// Every item shuffled on its own (the authors').
+    Shuffled,
+    /// The images shuffled, and each image's structures (shuffled) next to one another: a batch
+    /// holds few images, each encoded once for all its structures, as SAM decodes several
+    /// prompts per image embedding. Same items per epoch, fewer encoder passes per step.
+    ByImage,
+}
+
 /// Which parameters train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FreezePolicy {
@@ -107,6 +118,9 @@ pub struct TrainConfig {
     /// Per-module learning-rate factors.
     #[config(default = "Vec::new()")]
     pub module_lr: Vec<ModuleLr>,
+    /// Order of the items in an epoch.
+    #[config(default = "ItemOrder::Shuffled")]
+    pub order: ItemOrder,
     /// Samples per step.
     #[config(default = 16)]
     pub batch_size: usize,
@@ -119,6 +133,11 @@ pub struct TrainConfig {
     /// Threads preparing samples.
     #[config(default = 2)]
     pub workers: usize,
+    /// On a CPU backend without `--devices`: model replicas each batch is split across, each
+    /// running its share's forward and backward on its own thread, gradients summed as with
+    /// `--devices`. Two keep both cores of a laptop busy through the serial parts of each op.
+    #[config(default = 1)]
+    pub replicas: usize,
     /// Which parameters train.
     #[config(default = "FreezePolicy::Auto")]
     pub freeze: FreezePolicy,
@@ -155,6 +174,7 @@ impl TrainConfig {
         Self::new(model)
             .with_datasets(vec!["synthetic:cases=40".into()])
             .with_augment(AugmentConfig::none())
+            .with_order(ItemOrder::ByImage)
             .with_lr(5e-4)
             .with_schedule(Schedule::WarmupPoly {
                 warmup_epochs: 0.5,
@@ -165,11 +185,28 @@ impl TrainConfig {
             .with_steps_per_epoch(64)
     }
 
-    /// Reads a configuration written by [`save_json`](Self::save_json) (or by hand).
+    /// Reads a configuration written by [`save_json`](Self::save_json) (or by hand). Fields a
+    /// file lacks (written by hand, or before the field existed) take their default; `model`
+    /// is required.
     pub fn load_json(path: &Path) -> error::Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| TrainError::file(path, e))?;
-        let config: Self = serde_json::from_str(&text)
-            .map_err(|e| TrainError::file(path, format!("not a training configuration: {e}")))?;
+        let bad = |e: serde_json::Error| {
+            TrainError::file(path, format!("not a training configuration: {e}"))
+        };
+        let mut value: serde_json::Value = serde_json::from_str(&text).map_err(bad)?;
+        if let Some(fields) = value.as_object_mut()
+            && let Some(model) = fields.get("model")
+        {
+            let model: EchoOneConfig = serde_json::from_value(model.clone()).map_err(bad)?;
+            if let serde_json::Value::Object(defaults) = serde_json::to_value(Self::new(model))
+                .map_err(|e| TrainError::file(path, format!("cannot encode: {e}")))?
+            {
+                for (name, default) in defaults {
+                    fields.entry(name).or_insert(default);
+                }
+            }
+        }
+        let config: Self = serde_json::from_value(value).map_err(bad)?;
         config
             .validate()
             .map_err(|e| TrainError::file(path, e.to_string()))?;
@@ -193,8 +230,8 @@ impl TrainConfig {
     pub fn validate(&self) -> error::Result<()> {
         self.model.validate()?;
         let bad = |m: String| Err(TrainError::Config(m));
-        if self.batch_size == 0 || self.epochs == 0 {
-            return bad("batch_size and epochs must be positive".into());
+        if self.batch_size == 0 || self.epochs == 0 || self.replicas == 0 {
+            return bad("batch_size, epochs and replicas must be positive".into());
         }
         if !(self.lr > 0.0 && self.lr.is_finite()) || self.weight_decay < 0.0 {
             return bad(format!(
@@ -228,5 +265,40 @@ impl TrainConfig {
             return bad("the thumbnail side must be positive".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_fields_take_their_defaults_and_bad_files_are_named() {
+        let dir = std::env::temp_dir().join(format!("echoone-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.json");
+        let full = TrainConfig::cpu_default();
+        full.save_json(&path).unwrap();
+        let mut value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        value.as_object_mut().unwrap().remove("order");
+        std::fs::write(&path, value.to_string()).unwrap();
+        let loaded = TrainConfig::load_json(&path).unwrap();
+        assert_eq!(loaded.order, ItemOrder::Shuffled, "an older file's default");
+        assert_eq!(loaded.batch_size, full.batch_size);
+
+        let model = serde_json::to_value(&full.model).unwrap();
+        std::fs::write(&path, serde_json::json!({ "model": model }).to_string()).unwrap();
+        let minimal = TrainConfig::load_json(&path).unwrap();
+        assert_eq!(minimal.batch_size, 16);
+        assert_eq!(minimal.model.input_size, 128);
+
+        std::fs::write(&path, r#"{"batch_size": 4}"#).unwrap();
+        let err = TrainConfig::load_json(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("config.json") && err.contains("model"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -98,7 +98,7 @@ pub fn evaluate<B: Backend>(
             (Some(p), true) => Some(p.tensor::<B>(&samples, &structures, device)?),
             _ => None,
         };
-        let out = model.forward(b.images, b.points, b.point_labels, prior)?;
+        let out = model.forward_shared(b.images, &b.image_of, b.points, b.point_labels, prior)?;
         let loss = options
             .loss
             .forward(out.logits, out.coarse_logits, b.low_res_targets)?;

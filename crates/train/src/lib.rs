@@ -24,7 +24,9 @@ pub mod step;
 pub mod trainer;
 
 pub use checkpoint::{Checkpoint, TrainState};
-pub use config::{ExtractorChoice, FreezePolicy, ModuleLr, OptimizerKind, Schedule, TrainConfig};
+pub use config::{
+    ExtractorChoice, FreezePolicy, ItemOrder, ModuleLr, OptimizerKind, Schedule, TrainConfig,
+};
 pub use error::{Result, TrainError};
 pub use eval::{EvalReport, EvalRequest, evaluate_checkpoint, select_samples};
 pub use evaluate::{EvalOptions, Evaluation, evaluate};

@@ -45,7 +45,13 @@ pub(crate) fn forward_loss<B: AutodiffBackend>(
     prior: Option<Tensor<B, 4>>,
     loss_fn: &EchoOneLoss,
 ) -> Result<(Tensor<B, 1>, LossTerms)> {
-    let out = model.forward(batch.images, batch.points, batch.point_labels, prior)?;
+    let out = model.forward_shared(
+        batch.images,
+        &batch.image_of,
+        batch.points,
+        batch.point_labels,
+        prior,
+    )?;
     let loss = loss_fn.forward(out.logits, out.coarse_logits, batch.low_res_targets)?;
     let terms = [
         ("loss", Some(loss.total.clone())),

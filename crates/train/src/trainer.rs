@@ -16,7 +16,7 @@ use echoone_losses::{EchoOneLoss, EchoOneLossConfig};
 use echoone_metrics::write_summary;
 use echoone_pc_mask::{FittedPrior, PriorConfig};
 
-use crate::batches::{batch_with_prior, epoch_order, load_items};
+use crate::batches::{batch_with_prior, epoch_items, load_items};
 use crate::checkpoint::{self, Checkpoint, CheckpointParts, TrainState};
 use crate::config::{OptimizerKind, TrainConfig};
 use crate::data;
@@ -288,7 +288,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             let epoch = state.epoch + 1;
             let t0 = Instant::now();
             train_ds.set_epoch(epoch as u64);
-            let order = epoch_order(train_ds.len(), self.config.seed, epoch as u64);
+            let order = epoch_items(&train_ds, self.config.order, self.config.seed, epoch as u64);
             let mut sums: BTreeMap<String, f64> = BTreeMap::new();
             let (mut seen, mut lr) = (0usize, self.config.lr);
             for (i, idx) in order

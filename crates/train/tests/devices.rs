@@ -119,7 +119,7 @@ fn shares_split_a_batch_in_order_weighted_by_size() {
     let five = shares::<Ad>(items(5), None, &[device, device]).unwrap();
     let sizes: Vec<(usize, f64)> = five
         .iter()
-        .map(|s| (s.batch.images.dims()[0], s.weight))
+        .map(|s| (s.batch.image_of.len(), s.weight))
         .collect();
     assert_eq!(sizes, vec![(3, 0.6), (2, 0.4)]);
     let one = shares::<Ad>(items(1), None, &[device, device, device]).unwrap();
@@ -208,6 +208,26 @@ fn train_on_two_devices_resumes_exactly() {
         )
     };
     assert!(weights(&whole) == weights(&parts), "final weights differ");
+
+    // Without --devices, the configuration's `replicas` splits batches on the CPU the same way.
+    let replicated =
+        common::write_config(tmp.path(), "replicas.json", &run.clone().with_replicas(2));
+    let copies = tmp.path().join("copies");
+    common::ok(&common::echoone(&[
+        "train",
+        "--quiet",
+        "--config",
+        replicated.to_str().unwrap(),
+        "--out",
+        copies.to_str().unwrap(),
+    ]));
+    for (x, y) in a.iter().zip(&history(&copies)) {
+        assert_eq!((x.train_loss, x.val_dice), (y.train_loss, y.val_dice));
+    }
+    assert!(
+        weights(&whole) == weights(&copies),
+        "replicas differ from --devices"
+    );
 }
 
 #[test]

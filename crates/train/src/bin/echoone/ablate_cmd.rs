@@ -46,7 +46,8 @@ impl Job for AblateArgs {
                 stop_after: self.train.stop_after,
                 quiet: self.train.quiet,
             };
-            train_on::<B>(ablate::apply(&base, &variant), &options, &devices.all)
+            let on = devices.training(base.replicas);
+            train_on::<B>(ablate::apply(&base, &variant), &options, &on)
                 .with_context(|| format!("training variant {}", variant.name))?;
             let ckpt = Checkpoint::open(&dir)?;
             let mut samples = select_samples(&ckpt, &[], Some(Split::Test))?;

@@ -27,6 +27,8 @@ pub struct Devices<D> {
     pub main: D,
     /// Every device a training batch is split across, `main` first.
     pub all: Vec<D>,
+    /// Whether `main` is the CPU and no `--devices` were given.
+    pub lone_cpu: bool,
 }
 
 impl<D: Clone> Devices<D> {
@@ -34,7 +36,29 @@ impl<D: Clone> Devices<D> {
     fn many(main: D, others: impl IntoIterator<Item = D>) -> Self {
         let mut all = vec![main.clone()];
         all.extend(others);
-        Self { main, all }
+        Self {
+            main,
+            all,
+            lone_cpu: false,
+        }
+    }
+
+    /// The CPU alone (no `--devices`).
+    fn cpu(main: D) -> Self {
+        Self {
+            lone_cpu: true,
+            ..Self::many(main, [])
+        }
+    }
+
+    /// The devices a training batch is split across: `all`, or `replicas` copies of the CPU
+    /// when it is alone (see `TrainConfig::replicas`).
+    pub fn training(&self, replicas: usize) -> Vec<D> {
+        if self.lone_cpu {
+            vec![self.main.clone(); replicas.max(1)]
+        } else {
+            self.all.clone()
+        }
     }
 }
 
@@ -64,18 +88,18 @@ pub fn dispatch(name: &str, device: Option<&str>, devices: &[usize], job: impl J
         #[cfg(feature = "flex")]
         "flex" => {
             let cpu = burn_flex::FlexDevice;
-            job.run::<burn_autodiff::Autodiff<burn_flex::Flex>>(Devices::many(
-                cpu,
-                vec![cpu; count - 1],
-            ))
+            job.run::<burn_autodiff::Autodiff<burn_flex::Flex>>(match devices {
+                [] => Devices::cpu(cpu),
+                _ => Devices::many(cpu, vec![cpu; count - 1]),
+            })
         }
         #[cfg(feature = "ndarray")]
         "ndarray" => {
             let cpu = burn_ndarray::NdArrayDevice::Cpu;
-            job.run::<burn_autodiff::Autodiff<burn_ndarray::NdArray>>(Devices::many(
-                cpu,
-                vec![cpu; count - 1],
-            ))
+            job.run::<burn_autodiff::Autodiff<burn_ndarray::NdArray>>(match devices {
+                [] => Devices::cpu(cpu),
+                _ => Devices::many(cpu, vec![cpu; count - 1]),
+            })
         }
         #[cfg(feature = "tch")]
         "tch" => {
@@ -87,6 +111,7 @@ pub fn dispatch(name: &str, device: Option<&str>, devices: &[usize], job: impl J
                 [first, rest @ ..] => {
                     Devices::many(dev(Some(*first)), rest.iter().map(|&i| dev(Some(i))))
                 }
+                [] if index.is_none() => Devices::cpu(dev(None)),
                 [] => Devices::many(dev(index), []),
             })
         }

@@ -48,13 +48,17 @@ pub struct TrainArgs {
     /// Threads preparing samples.
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Model replicas each batch is split across on the CPU when --devices is not given.
+    #[arg(long)]
+    pub replicas: Option<usize>,
     /// Limit on steps per epoch (0: all).
     #[arg(long)]
     pub steps_per_epoch: Option<usize>,
     /// Data-parallel training on several devices, comma-separated indices (`0,1`), instead of
     /// --device: GPUs with tch and cuda; with flex and ndarray, worker threads sharing the one
-    /// CPU device (for testing: nothing is gained). Each batch of --batch-size items is split
-    /// across them (the effective batch stays --batch-size); the first holds the model.
+    /// CPU device (as the configuration's `replicas` does when --devices is not given). Each
+    /// batch of --batch-size items is split across them (the effective batch stays
+    /// --batch-size); the first holds the model.
     #[arg(long, value_delimiter = ',')]
     pub devices: Vec<usize>,
     /// Stop after this many epochs, as if killed (for testing resume).
@@ -101,6 +105,9 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
     if let Some(v) = args.workers {
         config.workers = v;
     }
+    if let Some(v) = args.replicas {
+        config.replicas = v;
+    }
     if let Some(v) = args.steps_per_epoch {
         config.steps_per_epoch = v;
     }
@@ -146,7 +153,8 @@ impl Job for TrainArgs {
             stop_after: self.stop_after,
             quiet: self.quiet,
         };
-        let summary = train_on::<B>(config, &options, &devices.all)
+        let on = devices.training(config.replicas);
+        let summary = train_on::<B>(config, &options, &on)
             .with_context(|| format!("training into {}", out.display()))?;
         if let Some((dice, epoch)) = summary.best {
             println!(
