@@ -103,16 +103,21 @@ mod tests {
 
     type Be = burn_flex::Flex;
 
-    #[test]
-    fn batches_have_the_model_shapes_and_item_values() {
-        let samples = SyntheticConfig {
+    /// The 8 images of one synthetic case at 64x64.
+    fn one_case() -> Vec<crate::Sample> {
+        SyntheticConfig {
             cases: 1,
             width: 64,
             height: 64,
             ..Default::default()
         }
         .generate(0)
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn batches_have_the_model_shapes_and_item_values() {
+        let samples = one_case();
         let ds = SegmentationDataset::new(&samples, PipelineConfig::default(), Mode::Eval, 0);
         let items: Vec<SegItem> = (0..3).map(|i| ds.get(i).unwrap()).collect();
         let device = Default::default();
@@ -151,14 +156,7 @@ mod tests {
 
     #[test]
     fn items_share_an_image_only_when_sample_and_pixels_agree() {
-        let samples = SyntheticConfig {
-            cases: 1,
-            width: 64,
-            height: 64,
-            ..Default::default()
-        }
-        .generate(0)
-        .unwrap();
+        let samples = one_case();
         let config = PipelineConfig {
             image_size: 32,
             low_res_size: 16,

@@ -29,6 +29,8 @@ pub struct EvalRequest {
     pub workers: usize,
     /// Overlays to write.
     pub overlays: usize,
+    /// Threads running batches, each with its own handle on the model.
+    pub threads: usize,
 }
 
 /// The summaries of an evaluation: in pixels, and in millimetres when every sample has a spacing.
@@ -85,6 +87,7 @@ pub fn evaluate_checkpoint<B: Backend>(
             keep: req.overlays,
             loss: &loss,
             millimetres: true,
+            threads: req.threads,
         },
         device,
     )?;

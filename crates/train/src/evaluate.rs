@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use burn::module::Module;
 use burn::tensor::ElementConversion;
 use burn::tensor::backend::Backend;
 use echoone::EchoOne;
@@ -11,7 +12,7 @@ use echoone_losses::EchoOneLoss;
 use echoone_metrics::{BinaryMask, CaseResult, Spacing, StructureMetrics, Summary, evaluate_masks};
 
 use crate::batches::{batch, load_items};
-use crate::error::Result;
+use crate::error::{Result, TrainError};
 use crate::prior::BatchPrior;
 
 /// Label values of the evaluated structures (1 LV, 2 MYO, 3 LA).
@@ -49,6 +50,8 @@ pub struct EvalOptions<'a> {
     pub loss: &'a EchoOneLoss,
     /// Also compute millimetre metrics when every item has a spacing.
     pub millimetres: bool,
+    /// Threads running batches (each with its own handle on the model).
+    pub threads: usize,
 }
 
 fn case(
@@ -73,7 +76,9 @@ fn case(
 }
 
 /// Runs `model` over every item of `dataset` (in evaluation mode: no augmentation, middle
-/// clicks) and measures each prediction against its target.
+/// clicks) and measures each prediction against its target. With `options.threads` above one,
+/// contiguous runs of batches go to that many threads, each with its own handle on the model:
+/// the same items, batches and results as on one thread.
 pub fn evaluate<B: Backend>(
     model: &EchoOne<B>,
     dataset: &SegmentationDataset,
@@ -82,13 +87,97 @@ pub fn evaluate<B: Backend>(
     device: &B::Device,
 ) -> Result<Evaluation> {
     use burn::data::dataset::Dataset;
-    let n = dataset.len();
-    let all_spacing = options.millimetres;
-    let mut cases = Vec::with_capacity(n);
-    let mut cases_mm = all_spacing.then(Vec::new);
-    let mut kept = Vec::new();
-    let (mut loss_sum, mut batches) = (0.0, 0usize);
-    let indices: Vec<usize> = (0..n).collect();
+    let batch_size = options.batch_size.max(1);
+    let indices: Vec<usize> = (0..dataset.len()).collect();
+    let batches = indices.len().div_ceil(batch_size);
+    let per_thread = batches.div_ceil(options.threads.clamp(1, batches.max(1))) * batch_size;
+    // Forking initialises any lazy parameter here, once, not in whichever thread touches it
+    // first (see `parallel_step`).
+    let forked;
+    let model = match indices.len() <= per_thread {
+        true => model,
+        false => {
+            forked = model.clone().fork(device);
+            &forked
+        }
+    };
+    let parts: Vec<Result<Part>> = match indices.len() <= per_thread {
+        true => vec![evaluate_part(
+            model, dataset, &indices, prior, options, device,
+        )],
+        false => std::thread::scope(|scope| {
+            let handles: Vec<_> = indices
+                .chunks(per_thread.max(1))
+                .map(|part| {
+                    let device = device.clone();
+                    scope
+                        .spawn(move || evaluate_part(model, dataset, part, prior, options, &device))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(TrainError::Config("evaluation thread panicked".into()))
+                    })
+                })
+                .collect()
+        }),
+    };
+    let mut all = Part::new(options);
+    for part in parts {
+        let part = part?;
+        all.cases.extend(part.cases);
+        all.cases_mm = match (all.cases_mm, part.cases_mm) {
+            (Some(mut a), Some(b)) => {
+                a.extend(b);
+                Some(a)
+            }
+            _ => None,
+        };
+        all.loss_sum += part.loss_sum;
+        all.batches += part.batches;
+        let room = options.keep.saturating_sub(all.kept.len());
+        all.kept.extend(part.kept.into_iter().take(room));
+    }
+    Ok(Evaluation {
+        cases: all.cases,
+        cases_mm: all.cases_mm,
+        loss: all.loss_sum / all.batches.max(1) as f64,
+        kept: all.kept,
+    })
+}
+
+/// The evaluation of a run of items.
+struct Part {
+    cases: Vec<CaseResult>,
+    cases_mm: Option<Vec<CaseResult>>,
+    loss_sum: f64,
+    batches: usize,
+    kept: Vec<KeptItem>,
+}
+
+impl Part {
+    fn new(options: &EvalOptions<'_>) -> Self {
+        Self {
+            cases: Vec::new(),
+            cases_mm: options.millimetres.then(Vec::new),
+            loss_sum: 0.0,
+            batches: 0,
+            kept: Vec::new(),
+        }
+    }
+}
+
+fn evaluate_part<B: Backend>(
+    model: &EchoOne<B>,
+    dataset: &SegmentationDataset,
+    indices: &[usize],
+    prior: Option<&BatchPrior<'_>>,
+    options: &EvalOptions<'_>,
+    device: &B::Device,
+) -> Result<Part> {
+    let mut part = Part::new(options);
     for chunk in indices.chunks(options.batch_size.max(1)) {
         let items = load_items(dataset, chunk, options.workers)?;
         let samples: Vec<usize> = items.iter().map(|i| i.meta.sample).collect();
@@ -102,8 +191,8 @@ pub fn evaluate<B: Backend>(
         let loss = options
             .loss
             .forward(out.logits, out.coarse_logits, b.low_res_targets)?;
-        loss_sum += f64::from(loss.total.into_scalar().elem::<f32>());
-        batches += 1;
+        part.loss_sum += f64::from(loss.total.into_scalar().elem::<f32>());
+        part.batches += 1;
         let masks: Vec<f32> = out.masks.into_data().iter::<f32>().collect();
         let side = items.first().map_or(0, |i| i.size);
         for (item, logits) in items.into_iter().zip(masks.chunks(side * side)) {
@@ -112,28 +201,24 @@ pub fn evaluate<B: Backend>(
             let reference =
                 BinaryMask::new(side, side, item.target.iter().map(|&v| v != 0).collect())?;
             let px = evaluate_masks(&pred, &reference, Spacing::unit())?;
-            cases.push(case(&item.meta, item.structure, px, Spacing::unit()));
-            if let Some(mm) = cases_mm.as_mut() {
+            part.cases
+                .push(case(&item.meta, item.structure, px, Spacing::unit()));
+            if let Some(mm) = part.cases_mm.as_mut() {
                 match item.meta.spacing {
                     Some([sx, sy]) => {
                         let spacing = Spacing::new(sy, sx)?;
                         let m = evaluate_masks(&pred, &reference, spacing)?;
                         mm.push(case(&item.meta, item.structure, m, spacing));
                     }
-                    None => cases_mm = None,
+                    None => part.cases_mm = None,
                 }
             }
-            if kept.len() < options.keep {
-                kept.push(KeptItem { item, prediction });
+            if part.kept.len() < options.keep {
+                part.kept.push(KeptItem { item, prediction });
             }
         }
     }
-    Ok(Evaluation {
-        cases,
-        cases_mm,
-        loss: loss_sum / batches.max(1) as f64,
-        kept,
-    })
+    Ok(part)
 }
 
 impl Evaluation {

@@ -6,6 +6,7 @@ pub mod ablate;
 pub mod batches;
 pub mod checkpoint;
 pub mod config;
+pub mod dashboard;
 pub mod data;
 pub mod error;
 pub mod eval;

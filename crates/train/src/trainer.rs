@@ -28,7 +28,7 @@ use crate::history::{self, EpochRecord};
 use crate::model;
 use crate::parallel::{parallel_step, shares};
 use crate::prior::{self, BatchPrior};
-use crate::progress::Progress;
+use crate::progress::{Progress, StepStatus};
 use crate::schedule::learning_rate;
 use crate::step::{LossTerms, train_step};
 
@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub stop_after: Option<usize>,
     /// Print nothing.
     pub quiet: bool,
+    /// Show burn-train's dashboard when stdout and stderr are terminals.
+    pub dashboard: bool,
 }
 
 /// What a run ended with.
@@ -131,7 +133,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         let device = devices
             .first()
             .ok_or_else(|| TrainError::Config("no device to train on".into()))?;
-        let progress = Progress::new(options.quiet);
+        let progress = Progress::new(options.quiet, options.dashboard);
         let exp = Experiment::open(&options.out, &config, options.resume)?;
         config.save_json(&exp.config())?;
         let samples = data::load_samples(&config.datasets, &config, &exp.splits())?;
@@ -296,12 +298,15 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                 .take(per_epoch)
                 .enumerate()
             {
+                if self.progress.interrupted() {
+                    break;
+                }
                 lr = learning_rate(&self.config, state.step, total_steps, per_epoch);
                 let items = load_items(&train_ds, idx, self.config.workers)?;
                 let (next, losses) =
                     self.step(model, &mut optim, items, train_prior.as_ref(), &loss_fn, lr)?;
                 model = next;
-                for (name, v) in losses {
+                for (name, v) in &losses {
                     *sums.entry(name.to_string()).or_default() += v * idx.len() as f64;
                 }
                 if !sums["loss"].is_finite() {
@@ -312,14 +317,26 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                 }
                 state.step += 1;
                 seen += idx.len();
-                self.progress.step(
+                self.progress.step(&StepStatus {
                     epoch,
-                    self.config.epochs,
-                    i + 1,
-                    per_epoch,
-                    sums["loss"] / seen as f64,
-                    seen as f64 / t0.elapsed().as_secs_f64(),
-                );
+                    epochs: self.config.epochs,
+                    step: i + 1,
+                    steps: per_epoch,
+                    items: idx.len(),
+                    losses: &losses,
+                    totals: &sums,
+                    seen,
+                    lr,
+                    rate: seen as f64 / t0.elapsed().as_secs_f64(),
+                });
+            }
+            if self.progress.interrupted() {
+                self.progress.line(&format!(
+                    "stopped from the dashboard during epoch {epoch}: `--resume` continues \
+                     after epoch {}, the latest checkpoint's",
+                    state.epoch
+                ));
+                break;
             }
             let train_seconds = t0.elapsed().as_secs_f64();
             let valid = model.valid();
@@ -333,6 +350,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                     keep: self.config.overlays,
                     loss: &loss_fn,
                     millimetres: false,
+                    threads: self.devices.len(),
                 },
                 self.device,
             )?;

@@ -45,6 +45,7 @@ impl Job for AblateArgs {
                 resume: self.train.resume,
                 stop_after: self.train.stop_after,
                 quiet: self.train.quiet,
+                dashboard: !self.train.no_dashboard,
             };
             let on = devices.training(base.replicas);
             train_on::<B>(ablate::apply(&base, &variant), &options, &on)
@@ -61,6 +62,7 @@ impl Job for AblateArgs {
                 batch_size: base.batch_size,
                 workers: base.workers,
                 overlays: 8,
+                threads: devices.training(base.replicas).len(),
             };
             let report =
                 evaluate_checkpoint::<B::InnerBackend>(&ckpt, &samples, &request, &devices.main)

@@ -37,6 +37,10 @@ pub struct EvalArgs {
     /// Overlays to write.
     #[arg(long, default_value_t = 16)]
     pub overlays: usize,
+    /// Threads running batches, each with its own handle on the model (2 keeps both cores of
+    /// a CPU busy; the results do not depend on it).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
 }
 
 /// `train`, `val`, `test` -> that split; `all` -> none.
@@ -75,6 +79,7 @@ impl Job for EvalArgs {
             batch_size: self.batch_size.max(1),
             workers: self.workers,
             overlays: self.overlays,
+            threads: self.threads.max(1),
         };
         let report = evaluate_checkpoint::<B::InnerBackend>(&ckpt, &samples, &request, &device)
             .with_context(|| format!("evaluating {}", ckpt.dir.display()))?;

@@ -67,6 +67,10 @@ pub struct TrainArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// A status line instead of burn-train's terminal dashboard (shown when stdout and stderr
+    /// are terminals).
+    #[arg(long)]
+    pub no_dashboard: bool,
 }
 
 /// The configuration the arguments ask for.
@@ -152,6 +156,7 @@ impl Job for TrainArgs {
             resume: self.resume,
             stop_after: self.stop_after,
             quiet: self.quiet,
+            dashboard: !self.no_dashboard,
         };
         let on = devices.training(config.replicas);
         let summary = train_on::<B>(config, &options, &on)
