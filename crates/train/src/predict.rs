@@ -261,14 +261,18 @@ impl<B: Backend> Predictor<B> {
             let images = Tensor::<B, 4>::from_data(
                 TensorData::new(image.clone(), [1, 1, side, side]),
                 &self.device,
-            )
-            .repeat_dim(0, n);
+            );
             let pts: Vec<f32> = clicks.iter().flat_map(|c| [c.1, c.2]).collect();
             let points = Tensor::<B, 3>::from_data(TensorData::new(pts, [n, 1, 2]), &self.device);
             let labels = Tensor::<B, 2, Int>::ones([n, 1], &self.device);
-            let out = self
-                .model
-                .forward(images, points, labels, prior_of(&structures)?)?;
+            // One image, one encoding, one prompt per structure.
+            let out = self.model.forward_shared(
+                images,
+                &vec![0; n],
+                points,
+                labels,
+                prior_of(&structures)?,
+            )?;
             let masks: Vec<f32> = out.masks.into_data().iter::<f32>().collect();
             for (s, logits) in structures.iter().zip(masks.chunks(side * side)) {
                 let mut any = false;
