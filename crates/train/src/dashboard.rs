@@ -206,12 +206,12 @@ pub fn valid_metrics(r: &EpochRecord) -> Vec<Update> {
         ),
     ];
     if !r.val_dice_structure.is_empty() {
-        let per: Vec<String> = r
-            .val_dice_structure
-            .iter()
-            .map(|(k, v)| format!("{k} {v:.3}"))
-            .collect();
-        out.push(metric("Dice per structure", true, per.join(", "), None));
+        out.push(metric(
+            "Dice per structure",
+            true,
+            r.dice_per_structure_text(),
+            None,
+        ));
     }
     out
 }

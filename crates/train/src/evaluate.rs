@@ -91,23 +91,18 @@ pub fn evaluate<B: Backend>(
     let indices: Vec<usize> = (0..dataset.len()).collect();
     let batches = indices.len().div_ceil(batch_size);
     let per_thread = batches.div_ceil(options.threads.clamp(1, batches.max(1))) * batch_size;
-    // Forking initialises any lazy parameter here, once, not in whichever thread touches it
-    // first (see `parallel_step`).
-    let forked;
-    let model = match indices.len() <= per_thread {
-        true => model,
-        false => {
-            forked = model.clone().fork(device);
-            &forked
-        }
-    };
-    let parts: Vec<Result<Part>> = match indices.len() <= per_thread {
-        true => vec![evaluate_part(
+    let parts: Vec<Result<Part>> = if indices.len() <= per_thread {
+        vec![evaluate_part(
             model, dataset, &indices, prior, options, device,
-        )],
-        false => std::thread::scope(|scope| {
+        )]
+    } else {
+        // Forking initialises any lazy parameter here, once, not in whichever thread touches
+        // it first (see `parallel_step`).
+        let forked = model.clone().fork(device);
+        let model = &forked;
+        std::thread::scope(|scope| {
             let handles: Vec<_> = indices
-                .chunks(per_thread.max(1))
+                .chunks(per_thread)
                 .map(|part| {
                     let device = device.clone();
                     scope
@@ -122,7 +117,7 @@ pub fn evaluate<B: Backend>(
                     })
                 })
                 .collect()
-        }),
+        })
     };
     let mut all = Part::new(options);
     for part in parts {
@@ -177,8 +172,9 @@ fn evaluate_part<B: Backend>(
     options: &EvalOptions<'_>,
     device: &B::Device,
 ) -> Result<Part> {
+    let batch_size = options.batch_size.max(1);
     let mut part = Part::new(options);
-    for chunk in indices.chunks(options.batch_size.max(1)) {
+    for chunk in indices.chunks(batch_size) {
         let items = load_items(dataset, chunk, options.workers)?;
         let samples: Vec<usize> = items.iter().map(|i| i.meta.sample).collect();
         let structures: Vec<Structure> = items.iter().map(|i| i.structure).collect();

@@ -34,6 +34,18 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
+impl EpochRecord {
+    /// The validation Dice of each structure as text: `LA 0.733, LV 0.883, MYO 0.823`.
+    pub fn dice_per_structure_text(&self) -> String {
+        let per: Vec<String> = self
+            .val_dice_structure
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.3}"))
+            .collect();
+        per.join(", ")
+    }
+}
+
 /// Writes `metrics.csv` (one row per epoch; the columns of the first record) atomically.
 pub fn write_csv(path: &Path, history: &[EpochRecord]) -> Result<()> {
     let Some(first) = history.first() else {

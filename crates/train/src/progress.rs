@@ -147,18 +147,13 @@ impl Progress {
         if let Some(dashboard) = &self.dashboard {
             dashboard.borrow_mut().epoch(r);
         }
-        let per: Vec<String> = r
-            .val_dice_structure
-            .iter()
-            .map(|(k, v)| format!("{k} {v:.3}"))
-            .collect();
         self.line(&format!(
             "epoch {}: train loss {:.4}, val loss {:.4}, val Dice {:.4} ({}), {:.1} samples/s, {:.0} s",
             r.epoch,
             r.train_loss,
             r.val_loss,
             r.val_dice,
-            per.join(", "),
+            r.dice_per_structure_text(),
             r.samples_per_second,
             r.seconds
         ));

@@ -34,6 +34,7 @@ impl Job for AblateArgs {
         let mut base_args = self.train.clone();
         base_args.out = None;
         let base = resolve_config(&base_args)?;
+        let on = devices.training(base.replicas);
         let mut rows = Vec::new();
         let mut split_used = "test";
         for variant in variants {
@@ -47,7 +48,6 @@ impl Job for AblateArgs {
                 quiet: self.train.quiet,
                 dashboard: !self.train.no_dashboard,
             };
-            let on = devices.training(base.replicas);
             train_on::<B>(ablate::apply(&base, &variant), &options, &on)
                 .with_context(|| format!("training variant {}", variant.name))?;
             let ckpt = Checkpoint::open(&dir)?;
@@ -62,7 +62,7 @@ impl Job for AblateArgs {
                 batch_size: base.batch_size,
                 workers: base.workers,
                 overlays: 8,
-                threads: devices.training(base.replicas).len(),
+                threads: on.len(),
             };
             let report =
                 evaluate_checkpoint::<B::InnerBackend>(&ckpt, &samples, &request, &devices.main)

@@ -51,6 +51,15 @@ impl<D: Clone> Devices<D> {
         }
     }
 
+    /// A backend with one CPU device: alone without `--devices`, else one worker thread on it
+    /// per listed index.
+    fn cpu_threads(cpu: D, devices: &[usize]) -> Self {
+        match devices {
+            [] => Self::cpu(cpu),
+            [_, rest @ ..] => Self::many(cpu.clone(), vec![cpu; rest.len()]),
+        }
+    }
+
     /// The devices a training batch is split across: `all`, or `replicas` copies of the CPU
     /// when it is alone (see `TrainConfig::replicas`).
     pub fn training(&self, replicas: usize) -> Vec<D> {
@@ -82,24 +91,18 @@ pub fn dispatch(name: &str, device: Option<&str>, devices: &[usize], job: impl J
     check_devices(device, devices)?;
     #[allow(unused_variables)]
     let index = parse_index(device.unwrap_or("cpu"))?;
-    #[allow(unused_variables)]
-    let count = devices.len().max(1);
     match name {
         #[cfg(feature = "flex")]
         "flex" => {
             let cpu = burn_flex::FlexDevice;
-            job.run::<burn_autodiff::Autodiff<burn_flex::Flex>>(match devices {
-                [] => Devices::cpu(cpu),
-                _ => Devices::many(cpu, vec![cpu; count - 1]),
-            })
+            job.run::<burn_autodiff::Autodiff<burn_flex::Flex>>(Devices::cpu_threads(cpu, devices))
         }
         #[cfg(feature = "ndarray")]
         "ndarray" => {
             let cpu = burn_ndarray::NdArrayDevice::Cpu;
-            job.run::<burn_autodiff::Autodiff<burn_ndarray::NdArray>>(match devices {
-                [] => Devices::cpu(cpu),
-                _ => Devices::many(cpu, vec![cpu; count - 1]),
-            })
+            job.run::<burn_autodiff::Autodiff<burn_ndarray::NdArray>>(Devices::cpu_threads(
+                cpu, devices,
+            ))
         }
         #[cfg(feature = "tch")]
         "tch" => {
