@@ -262,7 +262,9 @@ impl FittedPrior {
         Ok(masks.select(0, index) * sims.reshape([b, k, 1, 1]))
     }
 
-    /// Writes `prior.json` and `centre_masks.npy` into `dir` (each written aside, then renamed).
+    /// Writes `centre_masks.npy`, then `prior.json`, into `dir` (each written aside, then
+    /// renamed): `prior.json` is the marker a reader goes by, so a kill part-way leaves no
+    /// `prior.json` pointing at missing masks.
     pub fn save(&self, dir: &Path) -> error::Result<()> {
         let err = |path: &Path, e: &dyn std::fmt::Display| PcMaskError::Artefact {
             path: path.to_path_buf(),
@@ -274,7 +276,7 @@ impl FittedPrior {
             &self.centre_masks,
             &[self.k, self.channels(), self.side, self.side],
         );
-        for (name, bytes) in [("prior.json", json), ("centre_masks.npy", npy)] {
+        for (name, bytes) in [("centre_masks.npy", npy), ("prior.json", json)] {
             let path = dir.join(name);
             let tmp = dir.join(format!(".{name}.tmp"));
             fs::write(&tmp, bytes).map_err(|e| err(&tmp, &e))?;

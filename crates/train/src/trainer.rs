@@ -63,6 +63,8 @@ pub struct RunSummary {
     pub history: Vec<EpochRecord>,
     /// Wall-clock seconds of this invocation.
     pub seconds: f64,
+    /// Whether every configured epoch is done (false when stopped early: `--resume` continues).
+    pub complete: bool,
 }
 
 /// Trains `config` into `options.out` on `device`.
@@ -275,6 +277,10 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         O: Optimizer<EchoOne<B>, B>,
     {
         let (mut model, mut optim, mut state) = self.restore(optim)?;
+        if !state.history.is_empty() {
+            // A kill between saving `latest` and writing these would leave them an epoch behind.
+            self.write_history(&state)?;
+        }
         let loss_fn = EchoOneLossConfig::new().init();
         let train_ds = data::dataset(&self.train, &self.config, Mode::Train);
         let val_ds = data::dataset(&self.val, &self.config, Mode::Eval);
@@ -380,12 +386,12 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                 write_summary(&summary, &self.exp.dir)?;
             }
             self.save(&self.exp.latest(), &model, Some(optim.to_record()), &state)?;
-            history::write_csv(&self.exp.metrics_csv(), &state.history)?;
-            history::write_curves(&self.exp.curves(), &state.history)?;
+            self.write_history(&state)?;
             epochs_run += 1;
         }
         let seconds = self.started.elapsed().as_secs_f64();
-        if let Some((dice, epoch)) = state.best {
+        let complete = state.epoch >= self.config.epochs;
+        if let Some((dice, epoch)) = state.best.filter(|_| complete) {
             self.progress.line(&format!(
                 "done in {seconds:.0} s: best mean validation Dice {dice:.4} at epoch {epoch}; \
                  artefacts in {}",
@@ -397,6 +403,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             best: state.best,
             history: state.history,
             seconds,
+            complete,
         })
     }
 
@@ -420,6 +427,12 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         }
         let (batch, prior) = batch_with_prior::<B>(items, prior, self.device)?;
         train_step(model, optim, batch, prior, loss_fn, lr, module_lr)
+    }
+
+    /// `metrics.csv` and `curves.png` from the history so far.
+    fn write_history(&self, state: &TrainState) -> Result<()> {
+        history::write_csv(&self.exp.metrics_csv(), &state.history)?;
+        history::write_curves(&self.exp.curves(), &state.history)
     }
 
     fn steps_per_epoch(&self, items: usize) -> usize {

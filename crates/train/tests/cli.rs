@@ -4,11 +4,14 @@
 mod common;
 
 use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use common::*;
 use echoone_train::{Checkpoint, EpochRecord};
 
-fn history(dir: &std::path::Path) -> Vec<EpochRecord> {
+fn history(dir: &Path) -> Vec<EpochRecord> {
     Checkpoint::open(&dir.join("checkpoints").join("latest"))
         .expect("latest checkpoint")
         .state
@@ -196,7 +199,71 @@ fn a_killed_and_resumed_run_equals_the_uninterrupted_one() {
     ]));
     assert_eq!(history(&parts).len(), 1);
     ok(&echoone(&["train", "--quiet", "--out", p, "--resume"]));
-    let (a, b) = (history(&whole), history(&parts));
+    assert_same_run(&whole, &parts);
+}
+
+#[test]
+fn a_run_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "config.json", &tiny_run(2));
+    let c = config.to_str().unwrap();
+    let whole = tmp.path().join("whole");
+    let started = Instant::now();
+    ok(&echoone(&[
+        "train",
+        "--quiet",
+        "--config",
+        c,
+        "--out",
+        whole.to_str().unwrap(),
+    ]));
+    let span = started.elapsed();
+    // Named as a default run folder, so that the last `--resume` can find it without --out.
+    let parts = tmp.path().join("runs/train-20261201-000000");
+    let args = ["train", "--quiet", "--config", c, "--out"];
+    let args = [&args[..], &[parts.to_str().unwrap(), "--resume"]].concat();
+    // SIGKILL at spread fractions of an uninterrupted run's time. Each process starts over from
+    // the last checkpoint, so the kills land in start-up, prior fitting, steps, validation and
+    // checkpoint writing, differently on every machine: whatever they hit must not matter.
+    for fraction in [0.1, 0.3, 0.5, 0.7, 0.9] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_echoone"))
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start echoone train");
+        std::thread::sleep(span.mul_f64(fraction));
+        // The process may have finished already; either way it is gone afterwards.
+        let _ = child.kill();
+        child.wait().expect("reap echoone train");
+    }
+    let last = Command::new(env!("CARGO_BIN_EXE_echoone"))
+        .args(["train", "--quiet", "--resume"])
+        .current_dir(tmp.path())
+        .output()
+        .expect("run echoone train --resume");
+    ok(&last);
+    assert_same_run(&whole, &parts);
+    let untimed = |d: &Path| {
+        let text = fs::read_to_string(d.join("metrics.csv")).unwrap();
+        let cut = |l: &str| l.rsplitn(3, ',').nth(2).unwrap_or_default().to_string();
+        text.lines().map(cut).collect::<Vec<_>>()
+    };
+    assert_eq!(untimed(&whole), untimed(&parts), "metrics.csv");
+    for file in [
+        "summary.json",
+        "summary.md",
+        "splits.json",
+        "prior/prior.json",
+    ] {
+        let read = |d: &Path| fs::read(d.join(file)).unwrap();
+        assert!(read(&whole) == read(&parts), "{file} differs");
+    }
+}
+
+/// Asserts that two runs of `tiny_run(2)` have the same history and final weights.
+fn assert_same_run(whole: &Path, parts: &Path) {
+    let (a, b) = (history(whole), history(parts));
     assert_eq!(a.len(), 2);
     assert_eq!(b.len(), 2);
     for (x, y) in a.iter().zip(&b) {
@@ -205,7 +272,7 @@ fn a_killed_and_resumed_run_equals_the_uninterrupted_one() {
         assert_eq!(x.val_dice, y.val_dice, "epoch {}", x.epoch);
     }
     let config = tiny_run(2).model;
-    let weights = |d: &std::path::Path| {
+    let weights = |d: &Path| {
         let dir = d.join("checkpoints/latest");
         let device = Default::default();
         values(
@@ -213,7 +280,7 @@ fn a_killed_and_resumed_run_equals_the_uninterrupted_one() {
                 .unwrap(),
         )
     };
-    assert!(weights(&whole) == weights(&parts), "final weights differ");
+    assert!(weights(whole) == weights(parts), "final weights differ");
 }
 
 #[test]
@@ -264,8 +331,16 @@ fn bad_input_gets_a_clear_error() {
     assert!(err.contains("/no/such/run"), "{err}");
     let err = fails(&echoone(&["train", "--backend", "cuda-but-not-built"]));
     assert!(err.contains("not compiled into this binary"), "{err}");
-    let err = fails(&echoone(&["train", "--resume"]));
-    assert!(err.contains("--out"), "{err}");
+    let nothing_to_resume = Command::new(env!("CARGO_BIN_EXE_echoone"))
+        .args(["train", "--resume"])
+        .current_dir(tmp.path())
+        .output()
+        .expect("run echoone train --resume");
+    let err = fails(&nothing_to_resume);
+    assert!(
+        err.contains("runs/train-*") && err.contains("--out"),
+        "{err}"
+    );
     let err = fails(&echoone(&[
         "predict",
         "--checkpoint",
@@ -284,19 +359,33 @@ fn ablate_trains_each_variant_and_writes_one_comparison() {
     let config = write_config(
         tmp.path(),
         "config.json",
-        &tiny_run(1).with_steps_per_epoch(2),
+        &tiny_run(2).with_steps_per_epoch(2),
     );
     let out = tmp.path().join("ablation");
-    let table = ok(&echoone(&[
-        "ablate",
-        "--grid",
-        "pc_mask",
-        "--quiet",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let o = out.to_str().unwrap();
+    let grid = ["ablate", "--grid", "pc_mask", "--quiet"];
+    let c = config.to_str().unwrap();
+    let stopped = ok(&echoone(
+        &[&grid[..], &["--config", c, "--out", o, "--stop-after", "1"]].concat(),
+    ));
+    assert!(
+        stopped.contains("variant pc_mask-on stopped after epoch 1")
+            && stopped.contains("--resume"),
+        "{stopped}"
+    );
+    assert!(
+        !out.join("ablation.json").exists(),
+        "no table from a stopped ablation"
+    );
+    // Resuming needs neither the configuration nor the flags again: the saved run's are used,
+    // also for the variant that had not started.
+    let table = ok(&echoone(&[&grid[..], &["--out", o, "--resume"]].concat()));
+    let saved = |v: &str| {
+        let ckpt = Checkpoint::open(&out.join(v).join("checkpoints/latest")).unwrap();
+        (ckpt.state.history.len(), ckpt.config.datasets)
+    };
+    assert_eq!(saved("pc_mask-on"), saved("pc_mask-off"));
+    assert_eq!(saved("pc_mask-off").0, 2);
     assert!(
         table.contains("| pc_mask-on |") && table.contains("| pc_mask-off |"),
         "{table}"

@@ -1,16 +1,18 @@
 //! `echoone ablate`.
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use echoone_data::Split;
-use echoone_train::ablate::{self, Row};
+use echoone_train::ablate::{self, Row, Variant};
 use echoone_train::{
-    Checkpoint, EvalRequest, RunOptions, evaluate_checkpoint, select_samples, train_on,
+    Checkpoint, EvalRequest, RunOptions, TrainConfig, evaluate_checkpoint, select_samples, train_on,
 };
 
 use crate::backend::{Devices, Job};
-use crate::train_cmd::{TrainArgs, default_out, resolve_config};
+use crate::train_cmd::{TrainArgs, default_out, newest_out, resolve_config};
 
 /// Arguments of `echoone ablate`: the training flags plus the grid.
 #[derive(Args, Debug, Clone)]
@@ -23,17 +25,44 @@ pub struct AblateArgs {
     pub train: TrainArgs,
 }
 
+impl AblateArgs {
+    /// On `--resume`, the shared configuration of the ablation in `out`, read from the first
+    /// variant that saved one (each variant's toggles are set on top of it), with `--epochs`.
+    fn saved_base(&self, out: &Path, variants: &[Variant]) -> Result<Option<TrainConfig>> {
+        if !self.train.resume {
+            return Ok(None);
+        }
+        let Some(saved) = variants
+            .iter()
+            .map(|v| out.join(&v.name).join("config.json"))
+            .find(|p| p.is_file())
+        else {
+            return Ok(None);
+        };
+        let mut base = TrainConfig::load_json(&saved)?;
+        if let Some(epochs) = self.train.epochs {
+            base.epochs = epochs;
+        }
+        Ok(Some(base))
+    }
+}
+
 impl Job for AblateArgs {
     fn run<B: AutodiffBackend>(self, devices: Devices<B::Device>) -> Result<()> {
         let variants = ablate::grid(&self.grid)?;
-        let out = self
-            .train
-            .out
-            .clone()
-            .unwrap_or_else(|| default_out("ablate"));
-        let mut base_args = self.train.clone();
-        base_args.out = None;
-        let base = resolve_config(&base_args)?;
+        let out = match (&self.train.out, self.train.resume) {
+            (Some(out), _) => out.clone(),
+            (None, true) => newest_out("ablate")?,
+            (None, false) => default_out("ablate"),
+        };
+        let base = match self.saved_base(&out, &variants)? {
+            Some(base) => base,
+            None => {
+                let mut fresh = self.train.clone();
+                (fresh.out, fresh.resume) = (None, false);
+                resolve_config(&fresh)?
+            }
+        };
         let on = devices.training(base.replicas);
         let mut rows = Vec::new();
         let mut split_used = "test";
@@ -48,8 +77,18 @@ impl Job for AblateArgs {
                 quiet: self.train.quiet,
                 dashboard: !self.train.no_dashboard,
             };
-            train_on::<B>(ablate::apply(&base, &variant), &options, &on)
+            let run = train_on::<B>(ablate::apply(&base, &variant), &options, &on)
                 .with_context(|| format!("training variant {}", variant.name))?;
+            if !run.complete {
+                println!(
+                    "variant {} stopped after epoch {}; continue the ablation with --resume \
+                     --out {}",
+                    variant.name,
+                    run.history.len(),
+                    out.display()
+                );
+                return Ok(());
+            }
             let ckpt = Checkpoint::open(&dir)?;
             let mut samples = select_samples(&ckpt, &[], Some(Split::Test))?;
             if samples.is_empty() {

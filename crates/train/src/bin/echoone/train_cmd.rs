@@ -1,6 +1,6 @@
 //! `echoone train`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use burn::tensor::backend::AutodiffBackend;
@@ -29,8 +29,8 @@ pub struct TrainArgs {
     /// Experiment folder (default: runs/train-<date>-<time>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Continue the run in --out from its latest checkpoint (its saved configuration is used;
-    /// only --epochs may change).
+    /// Continue the run in --out (default: the newest runs/train-* folder) from its latest
+    /// checkpoint; its saved configuration is used, only --epochs may change.
     #[arg(long)]
     pub resume: bool,
     /// Epochs.
@@ -119,6 +119,41 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
     Ok(config)
 }
 
+/// What to say when a run stopped before its last epoch.
+fn stopped_note(dir: &Path, epochs_done: usize) -> String {
+    format!(
+        "stopped after epoch {epochs_done}; continue with --resume --out {}",
+        dir.display()
+    )
+}
+
+/// The newest experiment folder [`default_out`] made with `prefix`: what `--resume` without
+/// `--out` continues.
+pub fn newest_out(prefix: &str) -> Result<PathBuf> {
+    let runs = Path::new("runs");
+    let newest = std::fs::read_dir(runs)
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&format!("{prefix}-")))
+        })
+        .max();
+    let Some(dir) = newest else {
+        bail!(
+            "--resume without --out continues the newest {}/{prefix}-* folder, and there is none: \
+             give --out DIR, the folder of the run to continue",
+            runs.display()
+        );
+    };
+    eprintln!("resuming {}", dir.display());
+    Ok(dir)
+}
+
 /// The default experiment folder: `runs/train-YYYYMMDD-HHMMSS` (UTC).
 pub fn default_out(prefix: &str) -> PathBuf {
     let secs = std::time::SystemTime::now()
@@ -145,23 +180,26 @@ pub fn default_out(prefix: &str) -> PathBuf {
 
 impl Job for TrainArgs {
     fn run<B: AutodiffBackend>(self, devices: Devices<B::Device>) -> Result<()> {
-        if self.resume && self.out.is_none() {
-            bail!("--resume needs --out DIR: the folder of the run to continue");
+        let mut args = self;
+        if args.resume && args.out.is_none() {
+            args.out = Some(newest_out("train")?);
         }
-        let config = resolve_config(&self)?;
-        let out = self.out.clone().unwrap_or_else(|| default_out("train"));
+        let config = resolve_config(&args)?;
+        let out = args.out.clone().unwrap_or_else(|| default_out("train"));
         let options = RunOptions {
             out: out.clone(),
-            sam_checkpoint: self.sam_checkpoint.clone(),
-            resume: self.resume,
-            stop_after: self.stop_after,
-            quiet: self.quiet,
-            dashboard: !self.no_dashboard,
+            sam_checkpoint: args.sam_checkpoint.clone(),
+            resume: args.resume,
+            stop_after: args.stop_after,
+            quiet: args.quiet,
+            dashboard: !args.no_dashboard,
         };
         let on = devices.training(config.replicas);
         let summary = train_on::<B>(config, &options, &on)
             .with_context(|| format!("training into {}", out.display()))?;
-        if let Some((dice, epoch)) = summary.best {
+        if !summary.complete {
+            println!("{}", stopped_note(&summary.dir, summary.history.len()));
+        } else if let Some((dice, epoch)) = summary.best {
             println!(
                 "best mean validation Dice {dice:.4} (epoch {epoch}) in {:.0} s; artefacts in {}",
                 summary.seconds,
