@@ -170,7 +170,7 @@ fn backend(args: &[String]) -> Result<&str> {
 fn train_command(args: &[String]) -> Result<ExitCode> {
     let backend = backend(args)?;
     let mut cmd = cargo();
-    cmd.args(["run", "--quiet", "--release", "--package", "echoone-train"])
+    cmd.args(["run", "--release", "--package", "echoone-train"])
         .args([
             "--bin",
             "echoone",
@@ -203,7 +203,7 @@ fn main() -> Result<ExitCode> {
         bail!("unknown command `{command}`\n\n{}", usage());
     };
     let mut cmd = cargo();
-    cmd.args(["run", "--quiet", "--release", "--package", workflow.package])
+    cmd.args(["run", "--release", "--package", workflow.package])
         .args(["--bin", workflow.binary, "--"])
         .args(&args[1..]);
     run(cmd)
