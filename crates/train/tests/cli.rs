@@ -4,7 +4,7 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -174,17 +174,8 @@ fn train_writes_the_artefact_tree_and_the_loss_goes_down() {
 #[test]
 fn a_killed_and_resumed_run_equals_the_uninterrupted_one() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(tmp.path(), "config.json", &tiny_run(2));
+    let (config, whole) = uninterrupted(tmp.path());
     let c = config.to_str().unwrap();
-    let whole = tmp.path().join("whole");
-    ok(&echoone(&[
-        "train",
-        "--quiet",
-        "--config",
-        c,
-        "--out",
-        whole.to_str().unwrap(),
-    ]));
     let parts = tmp.path().join("parts");
     let p = parts.to_str().unwrap();
     ok(&echoone(&[
@@ -205,19 +196,10 @@ fn a_killed_and_resumed_run_equals_the_uninterrupted_one() {
 #[test]
 fn a_run_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(tmp.path(), "config.json", &tiny_run(2));
-    let c = config.to_str().unwrap();
-    let whole = tmp.path().join("whole");
     let started = Instant::now();
-    ok(&echoone(&[
-        "train",
-        "--quiet",
-        "--config",
-        c,
-        "--out",
-        whole.to_str().unwrap(),
-    ]));
+    let (config, whole) = uninterrupted(tmp.path());
     let span = started.elapsed();
+    let c = config.to_str().unwrap();
     // Named as a default run folder, so that the last `--resume` can find it without --out.
     let parts = tmp.path().join("runs/train-20261201-000000");
     let args = ["train", "--quiet", "--config", c, "--out"];
@@ -259,6 +241,21 @@ fn a_run_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
         let read = |d: &Path| fs::read(d.join(file)).unwrap();
         assert!(read(&whole) == read(&parts), "{file} differs");
     }
+}
+
+/// Writes `tiny_run(2)` into `dir` and trains it without interruption: (config, run folder).
+fn uninterrupted(dir: &Path) -> (PathBuf, PathBuf) {
+    let config = write_config(dir, "config.json", &tiny_run(2));
+    let whole = dir.join("whole");
+    ok(&echoone(&[
+        "train",
+        "--quiet",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        whole.to_str().unwrap(),
+    ]));
+    (config, whole)
 }
 
 /// Asserts that two runs of `tiny_run(2)` have the same history and final weights.
