@@ -136,12 +136,7 @@ pub fn newest_out(prefix: &str) -> Result<PathBuf> {
         .into_iter()
         .flatten()
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_dir()
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(&format!("{prefix}-")))
-        })
+        .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| is_stamped(n, prefix)))
         .max();
     let Some(dir) = newest else {
         bail!(
@@ -152,6 +147,18 @@ pub fn newest_out(prefix: &str) -> Result<PathBuf> {
     };
     eprintln!("resuming {}", dir.display());
     Ok(dir)
+}
+
+/// Whether `name` is `<prefix>-YYYYMMDD-HHMMSS`, as [`default_out`] names folders.
+fn is_stamped(name: &std::ffi::OsStr, prefix: &str) -> bool {
+    let stamp = name
+        .to_str()
+        .and_then(|n| n.strip_prefix(prefix)?.strip_prefix('-'));
+    stamp.is_some_and(|s| {
+        s.len() == 15
+            && s.char_indices()
+                .all(|(i, c)| if i == 8 { c == '-' } else { c.is_ascii_digit() })
+    })
 }
 
 /// The default experiment folder: `runs/train-YYYYMMDD-HHMMSS` (UTC).
@@ -207,5 +214,21 @@ impl Job for TrainArgs {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_stamped;
+
+    #[test]
+    fn resume_looks_only_at_default_folder_names() {
+        let stamped = |name: &str, prefix| is_stamped(name.as_ref(), prefix);
+        assert!(stamped("train-20261201-000000", "train"));
+        assert!(stamped("ablate-20261201-235959", "ablate"));
+        assert!(!stamped("train-mine", "train"));
+        assert!(!stamped("train-20261201_000000", "train"));
+        assert!(!stamped("ablate-20261201-000000", "train"));
+        assert!(!stamped("train-20261201-0000001", "train"));
     }
 }
