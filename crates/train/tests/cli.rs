@@ -9,14 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use common::*;
-use echoone_train::{Checkpoint, EpochRecord};
-
-fn history(dir: &Path) -> Vec<EpochRecord> {
-    Checkpoint::open(&dir.join("checkpoints").join("latest"))
-        .expect("latest checkpoint")
-        .state
-        .history
-}
+use echoone_train::Checkpoint;
 
 #[test]
 fn train_writes_the_artefact_tree_and_the_loss_goes_down() {
@@ -269,15 +262,10 @@ fn assert_same_run(whole: &Path, parts: &Path) {
         assert_eq!(x.val_dice, y.val_dice, "epoch {}", x.epoch);
     }
     let config = tiny_run(2).model;
-    let weights = |d: &Path| {
-        let dir = d.join("checkpoints/latest");
-        let device = Default::default();
-        values(
-            &echoone_train::checkpoint::load_model::<burn_flex::Flex>(&config, &dir, &device)
-                .unwrap(),
-        )
-    };
-    assert!(weights(whole) == weights(parts), "final weights differ");
+    assert!(
+        latest_weights(&config, whole) == latest_weights(&config, parts),
+        "final weights differ"
+    );
 }
 
 #[test]

@@ -14,9 +14,8 @@ use echoone_data::{Mode, Sample, SegItem, SyntheticConfig};
 use echoone_losses::{EchoOneLoss, EchoOneLossConfig};
 use echoone_pc_mask::{FittedPrior, LatentExtractor, PriorConfig, PriorSample};
 use echoone_train::batches::{batch_with_prior, load_items};
-use echoone_train::checkpoint::load_model;
 use echoone_train::prior::BatchPrior;
-use echoone_train::{Checkpoint, data, parallel_step, shares, train_step};
+use echoone_train::{data, parallel_step, shares, train_step};
 
 type Ad = burn_autodiff::Autodiff<burn_flex::Flex>;
 
@@ -189,24 +188,13 @@ fn train_on_two_devices_resumes_exactly() {
         &[&args[..], &["--config", c, "--stop-after", "1"]].concat(),
     ));
     common::ok(&common::echoone(&[&args[..], &["--resume"]].concat()));
-    let history = |d: &std::path::Path| {
-        Checkpoint::open(&d.join("checkpoints/latest"))
-            .unwrap()
-            .state
-            .history
-    };
-    let (a, b) = (history(&whole), history(&parts));
+    let (a, b) = (common::history(&whole), common::history(&parts));
     assert_eq!((a.len(), b.len()), (2, 2));
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x.train_loss, y.train_loss, "epoch {}", x.epoch);
         assert_eq!(x.val_dice, y.val_dice, "epoch {}", x.epoch);
     }
-    let weights = |d: &std::path::Path| {
-        let dir = d.join("checkpoints/latest");
-        common::values(
-            &load_model::<burn_flex::Flex>(&run.model, &dir, &burn_flex::FlexDevice).unwrap(),
-        )
-    };
+    let weights = |d: &std::path::Path| common::latest_weights(&run.model, d);
     assert!(weights(&whole) == weights(&parts), "final weights differ");
 
     // Without --devices, the configuration's `replicas` splits batches on the CPU the same way.
@@ -221,7 +209,7 @@ fn train_on_two_devices_resumes_exactly() {
         "--out",
         copies.to_str().unwrap(),
     ]));
-    for (x, y) in a.iter().zip(&history(&copies)) {
+    for (x, y) in a.iter().zip(&common::history(&copies)) {
         assert_eq!((x.train_loss, x.val_dice), (y.train_loss, y.val_dice));
     }
     assert!(

@@ -10,7 +10,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use echoone::EchoOneConfig;
-use echoone_train::TrainConfig;
+use echoone_train::{Checkpoint, EpochRecord, TrainConfig};
 
 /// A tiny EchoONE at 64 pixels (8x8 tokens, 32x32 logits): every module, seconds per epoch.
 pub fn tiny_model() -> EchoOneConfig {
@@ -96,4 +96,21 @@ pub fn values<B: Backend, M: Module<B>>(m: &M) -> BTreeMap<String, Vec<f32>> {
     let mut v = Values::default();
     m.visit(&mut v);
     v.out
+}
+
+/// The history saved in a run folder's latest checkpoint.
+pub fn history(run: &Path) -> Vec<EpochRecord> {
+    Checkpoint::open(&run.join("checkpoints/latest"))
+        .expect("latest checkpoint")
+        .state
+        .history
+}
+
+/// The weights of a run folder's latest checkpoint, loaded into a model of `config`.
+pub fn latest_weights(config: &EchoOneConfig, run: &Path) -> BTreeMap<String, Vec<f32>> {
+    let dir = run.join("checkpoints/latest");
+    let device = Default::default();
+    values(
+        &echoone_train::checkpoint::load_model::<burn_flex::Flex>(config, &dir, &device).unwrap(),
+    )
 }

@@ -12,7 +12,7 @@ use echoone_train::{
 };
 
 use crate::backend::{Devices, Job};
-use crate::train_cmd::{TrainArgs, default_out, newest_out, resolve_config};
+use crate::train_cmd::{TrainArgs, default_out, newest_out, resolve_config, stopped_note};
 
 /// Arguments of `echoone ablate`: the training flags plus the grid.
 #[derive(Args, Debug, Clone)]
@@ -32,18 +32,17 @@ impl AblateArgs {
         if !self.train.resume {
             return Ok(None);
         }
-        let Some(saved) = variants
+        let Some(dir) = variants
             .iter()
-            .map(|v| out.join(&v.name).join("config.json"))
-            .find(|p| p.is_file())
+            .map(|v| out.join(&v.name))
+            .find(|d| d.join("config.json").is_file())
         else {
             return Ok(None);
         };
-        let mut base = TrainConfig::load_json(&saved)?;
-        if let Some(epochs) = self.train.epochs {
-            base.epochs = epochs;
-        }
-        Ok(Some(base))
+        // What `train --resume --out DIR` continues with: the saved configuration, --epochs.
+        let mut saved = self.train.clone();
+        saved.out = Some(dir);
+        resolve_config(&saved).map(Some)
     }
 }
 
@@ -80,13 +79,8 @@ impl Job for AblateArgs {
             let run = train_on::<B>(ablate::apply(&base, &variant), &options, &on)
                 .with_context(|| format!("training variant {}", variant.name))?;
             if !run.complete {
-                println!(
-                    "variant {} stopped after epoch {}; continue the ablation with --resume \
-                     --out {}",
-                    variant.name,
-                    run.history.len(),
-                    out.display()
-                );
+                let note = stopped_note(&out, run.history.len());
+                println!("variant {} {note}", variant.name);
                 return Ok(());
             }
             let ckpt = Checkpoint::open(&dir)?;

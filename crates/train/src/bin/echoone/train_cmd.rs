@@ -119,8 +119,8 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
     Ok(config)
 }
 
-/// What to say when a run stopped before its last epoch.
-fn stopped_note(dir: &Path, epochs_done: usize) -> String {
+/// What to say when a run (or an ablation, in `dir`) stopped before its last epoch.
+pub fn stopped_note(dir: &Path, epochs_done: usize) -> String {
     format!(
         "stopped after epoch {epochs_done}; continue with --resume --out {}",
         dir.display()
