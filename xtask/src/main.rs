@@ -65,8 +65,14 @@ const TRAIN_COMMANDS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Backends the `echoone` binary can be built with (one cargo feature each).
-const BACKENDS: &[&str] = &["flex", "ndarray", "tch", "cuda"];
+/// Backends the `echoone` binary can be built with, and the cargo feature of each.
+const BACKENDS: &[(&str, &str)] = &[
+    ("flex", "flex"),
+    ("ndarray", "ndarray"),
+    ("tch", "tch"),
+    ("cuda", "cuda"),
+    ("cuda-unfused", "cuda"),
+];
 
 /// Crates with criterion benchmarks, run by `cargo xtask bench NAME`.
 const BENCHES: &[(&str, &str)] = &[
@@ -128,18 +134,25 @@ fn bench(args: &[String]) -> Result<ExitCode> {
         cmd.args(["--package", package]);
     }
     cmd.args(["--bench", "*"]);
+    let mut features = Vec::new();
     loop {
         match rest {
             [flag, list, tail @ ..] if flag == "--features" => {
-                cmd.args(["--features", list]);
+                features.push(list.clone());
                 rest = tail;
             }
             [flag, tail @ ..] if flag.starts_with("--features=") => {
-                cmd.arg(flag);
+                features.push(flag["--features=".len()..].to_string());
                 rest = tail;
             }
             _ => break,
         }
+    }
+    for list in &features {
+        for feature in list.split([',', ' ']).filter(|f| !f.is_empty()) {
+            prepare_build(feature, &mut cmd)?;
+        }
+        cmd.args(["--features", list]);
     }
     if !rest.is_empty() {
         cmd.arg("--").args(rest);
@@ -147,7 +160,8 @@ fn bench(args: &[String]) -> Result<ExitCode> {
     run(cmd)
 }
 
-/// The value of `--backend` in `args` (`--backend X` or `--backend=X`), flex by default.
+/// The cargo feature of the `--backend` in `args` (`--backend X` or `--backend=X`), flex by
+/// default.
 fn backend(args: &[String]) -> Result<&str> {
     let mut value = "flex";
     for (i, a) in args.iter().enumerate() {
@@ -157,19 +171,54 @@ fn backend(args: &[String]) -> Result<&str> {
             value = args.get(i + 1).map(String::as_str).unwrap_or("");
         }
     }
-    if !BACKENDS.contains(&value) {
-        bail!(
+    match BACKENDS.iter().find(|(name, _)| *name == value) {
+        Some((_, feature)) => Ok(feature),
+        None => bail!(
             "--backend {value:?}: expected one of {}",
-            BACKENDS.join(", ")
-        );
+            BACKENDS
+                .iter()
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
-    Ok(value)
+}
+
+/// Checks the build environment a backend needs, and sets what can be defaulted.
+fn prepare_build(feature: &str, cmd: &mut Command) -> Result<()> {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    match feature {
+        // torch-sys downloads a CPU-only libtorch when neither is set: never do that silently.
+        "tch" if !set("LIBTORCH") && !set("LIBTORCH_USE_PYTORCH") => bail!(
+            "--backend tch needs libtorch: set LIBTORCH_USE_PYTORCH=1 in a Python environment \
+             with PyTorch 2.9 (pip install torch==2.9.0), or LIBTORCH=/path/to/libtorch; see \
+             docs/training.md#backends"
+        ),
+        // cudarc takes the CUDA version from nvcc; without one, build for CUDA 13 (the driver
+        // is loaded at run time).
+        "cuda" if !set("CUDARC_CUDA_VERSION") && !on_path("nvcc") => {
+            eprintln!(
+                "note: no nvcc and no CUDARC_CUDA_VERSION: building for CUDA 13 \
+                 (CUDARC_CUDA_VERSION=13000; set 12080 for a CUDA 12 driver)"
+            );
+            cmd.env("CUDARC_CUDA_VERSION", "13000");
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Whether `program` is an executable file in a folder of PATH.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// `cargo run` of the `echoone` binary with the backend's feature, then the command.
 fn train_command(args: &[String]) -> Result<ExitCode> {
     let backend = backend(args)?;
     let mut cmd = cargo();
+    prepare_build(backend, &mut cmd)?;
     cmd.args(["run", "--release", "--package", "echoone-train"])
         .args([
             "--bin",
@@ -207,4 +256,39 @@ fn main() -> Result<ExitCode> {
         .args(["--bin", workflow.binary, "--"])
         .args(&args[1..]);
     run(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn backends_map_to_their_cargo_feature() {
+        assert_eq!(backend(&args(&["train"])).unwrap(), "flex");
+        assert_eq!(
+            backend(&args(&["train", "--backend", "cuda-unfused"])).unwrap(),
+            "cuda"
+        );
+        assert_eq!(backend(&args(&["eval", "--backend=tch"])).unwrap(), "tch");
+        let err = backend(&args(&["train", "--backend", "gpu"])).unwrap_err();
+        assert!(err.to_string().contains("cuda-unfused"), "{err}");
+    }
+
+    #[test]
+    fn tch_without_libtorch_is_refused_before_cargo_runs() {
+        if ["LIBTORCH", "LIBTORCH_USE_PYTORCH"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some())
+        {
+            eprintln!("skipped: libtorch is configured in this environment");
+            return;
+        }
+        let err = prepare_build("tch", &mut cargo()).unwrap_err().to_string();
+        assert!(err.contains("LIBTORCH_USE_PYTORCH=1"), "{err}");
+        assert!(prepare_build("flex", &mut cargo()).is_ok());
+    }
 }

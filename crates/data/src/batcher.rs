@@ -36,6 +36,21 @@ pub struct SegBatcher;
 
 impl<B: Backend> Batcher<B, SegItem, SegBatch<B>> for SegBatcher {
     fn batch(&self, items: Vec<SegItem>, device: &B::Device) -> SegBatch<B> {
+        self.batch_with_slots(items, 0, device)
+    }
+}
+
+impl SegBatcher {
+    /// Batches `items` with `images` padded by black images to at least `image_slots` (the
+    /// padding is encoded but used by no item, so it changes no result): batches with a varying
+    /// number of distinct images then all have the same shapes, which a backend that compiles
+    /// kernels per shape compiles once.
+    pub fn batch_with_slots<B: Backend>(
+        &self,
+        items: Vec<SegItem>,
+        image_slots: usize,
+        device: &B::Device,
+    ) -> SegBatch<B> {
         let n = items.len();
         let s = items.first().map_or(0, |i| i.size);
         let l = items.first().map_or(0, |i| i.low_res);
@@ -76,11 +91,13 @@ impl<B: Backend> Batcher<B, SegItem, SegBatch<B>> for SegBatcher {
             planes.push(item.meta.plane.id() as i64);
             meta.push(item.meta);
         }
+        let slots = sources.len().max(image_slots);
+        images.resize(slots * s * s, 0.0);
         let f4 = |data: Vec<f32>, count: usize, side: usize| {
             Tensor::<B, 4>::from_data(TensorData::new(data, [count, 1, side, side]), device)
         };
         SegBatch {
-            images: f4(images, sources.len(), s),
+            images: f4(images, slots, s),
             image_of,
             targets: f4(targets, n, s),
             low_res_targets: f4(low, n, l),
@@ -179,5 +196,24 @@ mod tests {
         assert_eq!(pixels[32 * 32..2 * 32 * 32], items[1].image[..]);
         assert_eq!(pixels[2 * 32 * 32..], items[5].image[..]);
         assert_eq!(b.targets.dims(), [6, 1, 32, 32]);
+
+        let padded: SegBatch<Be> = SegBatcher.batch_with_slots(items.clone(), 5, &device);
+        assert_eq!(padded.images.dims(), [5, 1, 32, 32]);
+        assert_eq!(padded.image_of, b.image_of);
+        let pixels: Vec<f32> = padded.images.to_data().to_vec().unwrap();
+        assert_eq!(
+            pixels[..3 * 32 * 32],
+            b.images.to_data().to_vec::<f32>().unwrap()[..]
+        );
+        assert!(
+            pixels[3 * 32 * 32..].iter().all(|&v| v == 0.0),
+            "black padding"
+        );
+        let fewer: SegBatch<Be> = SegBatcher.batch_with_slots(items, 2, &device);
+        assert_eq!(
+            fewer.images.dims(),
+            [3, 1, 32, 32],
+            "never fewer than the distinct images"
+        );
     }
 }

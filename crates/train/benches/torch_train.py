@@ -2,6 +2,7 @@
 for benches/train.rs.
 
     python crates/train/benches/torch_train.py AUTHORS_CHECKOUT [small|vit_b ...] [--steps N]
+        [--device cpu|cuda[:N]] [--batch B]
 
 AUTHORS_CHECKOUT is a checkout of github.com/a2502503/EchoONE (nothing of it is copied here: this
 script imports it). The models are built as crates/echoone/benches/torch_model.py builds them:
@@ -22,6 +23,12 @@ Rust bench measures: the process's peak resident set during one step (`VmHWM` af
 through /proc/self/clear_refs), absolute and above the resident set before the step; then the
 median wall time of STEPS further steps (default 5 for small, 3 for vit_b). Prints one JSON
 object per configuration.
+
+On a GPU (`--device cuda`, as scripts/gpu-check.sh runs it beside `echoone --backend cuda`):
+the same step in fp32 eager (TF32 off, PyTorch's default for matrix products), each step ended
+by `loss.item()` (which waits for the GPU), `--batch 16` for the authors' recipe, the default
+STEPS 20 after 3 warm-up steps, and the peak GPU memory `torch.cuda.max_memory_allocated`
+instead of the resident set.
 """
 
 import argparse
@@ -73,31 +80,36 @@ def build(checkout, variant):
     return model.train()
 
 
-def inputs():
+def inputs(batch, device):
     g = torch.Generator().manual_seed(1)
-    imgs = torch.rand(BATCH, 1, 256, 256, generator=g)
-    coords = torch.randint(40, 216, (BATCH, 1, 2), generator=g).float()
-    pt = (coords, torch.ones(BATCH, 1, dtype=torch.int))
-    prior = torch.rand(BATCH, PRIOR_K, PRIOR_SIDE, PRIOR_SIDE, generator=g)
+    imgs = torch.rand(batch, 1, 256, 256, generator=g)
+    coords = torch.randint(40, 216, (batch, 1, 2), generator=g).float()
+    pt = (coords, torch.ones(batch, 1, dtype=torch.int))
+    prior = torch.rand(batch, PRIOR_K, PRIOR_SIDE, PRIOR_SIDE, generator=g)
     # Discs around the clicks (in the 128x128 frame of the low-resolution logits).
     yy, xx = torch.meshgrid(torch.arange(128.0), torch.arange(128.0), indexing="ij")
     centres = coords[:, 0] / 2
     dist = (xx - centres[:, 0, None, None]) ** 2 + (yy - centres[:, 1, None, None]) ** 2
     masks = (dist < 20.0**2).float()[:, None]
-    return imgs, pt, prior, masks
+    to = lambda t: t.to(device)  # noqa: E731
+    return to(imgs), (to(pt[0]), to(pt[1])), to(prior), to(masks)
 
 
-def measure(checkout, variant, steps):
+def measure(checkout, variant, steps, device, batch):
     torch.set_num_threads(2)
-    model = build(checkout, variant)
+    gpu = device.startswith("cuda")
+    if gpu:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    model = build(checkout, variant).to(device)
     loss_module = load("authors_sam_loss", Path(checkout) / "utils" / "loss_functions" / "sam_loss.py")
-    criterion = loss_module.Mask_DC_and_BCE_loss(pos_weight=torch.ones([1]) * 2)
+    criterion = loss_module.Mask_DC_and_BCE_loss(pos_weight=torch.ones([1], device=device) * 2)
     # As their train.py (no warm-up schedule): Adam over model.parameters(); frozen ones get no
     # gradient and are skipped.
     optimizer = torch.optim.Adam(
         model.parameters(), lr=1e-4, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, amsgrad=False
     )
-    imgs, pt, prior, masks = inputs()
+    imgs, pt, prior, masks = inputs(batch, device)
 
     def step():
         pred = model(imgs, pt, None, prior)
@@ -108,10 +120,20 @@ def measure(checkout, variant, steps):
         return loss.item()
 
     step()
-    Path("/proc/self/clear_refs").write_text("5")
-    before = status_mib("VmRSS")
-    step()
-    peak = status_mib("VmHWM")
+    if gpu:
+        start = time.perf_counter()
+        step()
+        step()
+        warm_up = time.perf_counter() - start
+        torch.cuda.reset_peak_memory_stats(device)
+        step()
+        peak = torch.cuda.max_memory_allocated(device) / 2**20
+        before = 0.0
+    else:
+        Path("/proc/self/clear_refs").write_text("5")
+        before = status_mib("VmRSS")
+        step()
+        peak = status_mib("VmHWM")
     times = []
     for _ in range(steps):
         start = time.perf_counter()
@@ -119,9 +141,15 @@ def measure(checkout, variant, steps):
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    memory = (
+        {"peak_gpu_mib": round(peak, 1), "warm_up_s": round(warm_up, 3)}
+        if gpu
+        else {"peak_rss_mib": round(peak, 1), "peak_rss_above_before_mib": round(peak - before, 1)}
+    )
     return {
-        "name": f"train step {variant} b{BATCH} torch-eager",
+        "name": f"train step {variant} b{batch} torch-eager",
         "torch": torch.__version__,
+        "device": torch.cuda.get_device_name(device) if gpu else "cpu",
         "threads": torch.get_num_threads(),
         "trainable_params": trainable,
         "params": sum(p.numel() for p in model.parameters()),
@@ -129,9 +157,8 @@ def measure(checkout, variant, steps):
         "median_s": round(median, 3),
         "min_s": round(min(times), 3),
         "max_s": round(max(times), 3),
-        "samples_per_s": round(BATCH / median, 4),
-        "peak_rss_mib": round(peak, 1),
-        "peak_rss_above_before_mib": round(peak - before, 1),
+        "samples_per_s": round(batch / median, 4),
+        **memory,
     }
 
 
@@ -139,16 +166,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkout")
     parser.add_argument("configs", nargs="*", default=["small", "vit_b"])
-    parser.add_argument("--steps", type=int, help="timed steps (default 5 for small, 3 for vit_b)")
+    parser.add_argument("--steps", type=int, help="timed steps (default 5 for small, 3 for vit_b; 20 on a GPU)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    parser.add_argument("--batch", type=int, default=BATCH, help=f"items per step (default {BATCH})")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         (variant,) = args.configs
-        steps = args.steps or (5 if variant == "small" else 3)
-        print(json.dumps(measure(args.checkout, variant, steps)))
+        default = 20 if args.device.startswith("cuda") else (5 if variant == "small" else 3)
+        steps = args.steps or default
+        print(json.dumps(measure(args.checkout, variant, steps, args.device, args.batch)))
         return
     for variant in args.configs:
         cmd = [sys.executable, __file__, args.checkout, variant, "--child"]
+        cmd += ["--device", args.device, "--batch", str(args.batch)]
         if args.steps:
             cmd += ["--steps", str(args.steps)]
         out = subprocess.run(cmd, capture_output=True, text=True)

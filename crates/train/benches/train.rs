@@ -134,7 +134,7 @@ fn step_bench<B: AutodiffBackend>(
     // PyTorch's epsilon, as the authors' recipe (speed does not depend on it).
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
     let mut run = |model: &mut Option<echoone::EchoOne<B>>| {
-        let b = batch::<B>(items.clone(), &device);
+        let b = batch::<B>(items.clone(), 0, &device);
         let p = prior
             .tensor::<B>(&idx, &structures, &device)
             .expect("prior");

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
@@ -95,20 +94,49 @@ pub fn load_items(
     Ok(items)
 }
 
-/// Stacks items into a batch on `device`.
-pub fn batch<B: Backend>(items: Vec<SegItem>, device: &B::Device) -> SegBatch<B> {
-    SegBatcher.batch(items, device)
+/// Stacks items into a batch on `device`, its images padded to `image_slots` (see
+/// [`SegBatcher::batch_with_slots`]; 0: no padding).
+pub fn batch<B: Backend>(
+    items: Vec<SegItem>,
+    image_slots: usize,
+    device: &B::Device,
+) -> SegBatch<B> {
+    SegBatcher.batch_with_slots(items, image_slots, device)
 }
 
-/// Stacks items into a batch on `device`, with their PC-Mask prior when the run has one.
+/// The most distinct images in one of `batches` (lists of item indices of `dataset`): the
+/// image slots that give every batch the same shapes. Items of one sample share their image
+/// (in training its structures share the augmentation), so distinct samples are counted.
+pub fn image_slots<'a>(
+    dataset: &SegmentationDataset,
+    batches: impl IntoIterator<Item = &'a [usize]>,
+) -> usize {
+    batches
+        .into_iter()
+        .map(|chunk| {
+            let mut samples: Vec<usize> = chunk
+                .iter()
+                .filter_map(|&i| dataset.pair(i).map(|(sample, _)| sample))
+                .collect();
+            samples.sort_unstable();
+            samples.dedup();
+            samples.len()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Stacks items into a batch on `device` (images padded to `image_slots`), with their PC-Mask
+/// prior when the run has one.
 pub fn batch_with_prior<B: Backend>(
     items: Vec<SegItem>,
     prior: Option<&BatchPrior<'_>>,
+    image_slots: usize,
     device: &B::Device,
 ) -> Result<(SegBatch<B>, Option<Tensor<B, 4>>)> {
     let samples: Vec<usize> = items.iter().map(|i| i.meta.sample).collect();
     let structures: Vec<Structure> = items.iter().map(|i| i.structure).collect();
-    let batch = batch::<B>(items, device);
+    let batch = batch::<B>(items, image_slots, device);
     let prior = match prior {
         Some(p) => Some(p.tensor::<B>(&samples, &structures, device)?),
         None => None,

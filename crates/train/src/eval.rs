@@ -31,6 +31,8 @@ pub struct EvalRequest {
     pub overlays: usize,
     /// Threads running batches, each with its own handle on the model.
     pub threads: usize,
+    /// Keep every batch's shapes the same (see [`EvalOptions::fixed_shapes`]).
+    pub fixed_shapes: bool,
 }
 
 /// The summaries of an evaluation: in pixels, and in millimetres when every sample has a spacing.
@@ -88,6 +90,7 @@ pub fn evaluate_checkpoint<B: Backend>(
             loss: &loss,
             millimetres: true,
             threads: req.threads,
+            fixed_shapes: req.fixed_shapes,
         },
         device,
     )?;

@@ -11,7 +11,7 @@ use echoone_data::{ItemMeta, SegItem, SegmentationDataset, Structure};
 use echoone_losses::EchoOneLoss;
 use echoone_metrics::{BinaryMask, CaseResult, Spacing, StructureMetrics, Summary, evaluate_masks};
 
-use crate::batches::{batch, load_items};
+use crate::batches::{batch, image_slots, load_items};
 use crate::error::{Result, TrainError};
 use crate::prior::BatchPrior;
 
@@ -52,6 +52,10 @@ pub struct EvalOptions<'a> {
     pub millimetres: bool,
     /// Threads running batches (each with its own handle on the model).
     pub threads: usize,
+    /// Give every batch the same shapes (for backends that compile kernels per shape): the
+    /// last batch filled up with copies of its last item (left out of every result), and the
+    /// images padded to the most any batch has (see [`crate::batches::image_slots`]).
+    pub fixed_shapes: bool,
 }
 
 fn case(
@@ -89,11 +93,16 @@ pub fn evaluate<B: Backend>(
     use burn::data::dataset::Dataset;
     let batch_size = options.batch_size.max(1);
     let indices: Vec<usize> = (0..dataset.len()).collect();
+    let slots = if options.fixed_shapes {
+        image_slots(dataset, indices.chunks(batch_size))
+    } else {
+        0
+    };
     let batches = indices.len().div_ceil(batch_size);
     let per_thread = batches.div_ceil(options.threads.clamp(1, batches.max(1))) * batch_size;
     let parts: Vec<Result<Part>> = if indices.len() <= per_thread {
         vec![evaluate_part(
-            model, dataset, &indices, prior, options, device,
+            model, dataset, &indices, prior, options, slots, device,
         )]
     } else {
         // Forking initialises any lazy parameter here, once, not in whichever thread touches
@@ -105,8 +114,9 @@ pub fn evaluate<B: Backend>(
                 .chunks(per_thread)
                 .map(|part| {
                     let device = device.clone();
-                    scope
-                        .spawn(move || evaluate_part(model, dataset, part, prior, options, &device))
+                    scope.spawn(move || {
+                        evaluate_part(model, dataset, part, prior, options, slots, &device)
+                    })
                 })
                 .collect();
             handles
@@ -170,23 +180,36 @@ fn evaluate_part<B: Backend>(
     indices: &[usize],
     prior: Option<&BatchPrior<'_>>,
     options: &EvalOptions<'_>,
+    image_slots: usize,
     device: &B::Device,
 ) -> Result<Part> {
     let batch_size = options.batch_size.max(1);
     let mut part = Part::new(options);
     for chunk in indices.chunks(batch_size) {
         let items = load_items(dataset, chunk, options.workers)?;
-        let samples: Vec<usize> = items.iter().map(|i| i.meta.sample).collect();
-        let structures: Vec<Structure> = items.iter().map(|i| i.structure).collect();
-        let b = batch::<B>(items.clone(), device);
+        let real = items.len();
+        let mut padded = items.clone();
+        if options.fixed_shapes
+            && let Some(last) = items.last()
+        {
+            padded.resize(batch_size, last.clone());
+        }
+        let samples: Vec<usize> = padded.iter().map(|i| i.meta.sample).collect();
+        let structures: Vec<Structure> = padded.iter().map(|i| i.structure).collect();
+        let b = batch::<B>(padded, image_slots, device);
         let prior = match (prior, model.prior_unet.is_some()) {
             (Some(p), true) => Some(p.tensor::<B>(&samples, &structures, device)?),
             _ => None,
         };
         let out = model.forward_shared(b.images, &b.image_of, b.points, b.point_labels, prior)?;
-        let loss = options
-            .loss
-            .forward(out.logits, out.coarse_logits, b.low_res_targets)?;
+        let mut targets = b.low_res_targets;
+        let (mut logits, mut coarse) = (out.logits, out.coarse_logits);
+        if real < samples.len() {
+            targets = targets.narrow(0, 0, real);
+            logits = logits.narrow(0, 0, real);
+            coarse = coarse.map(|c| c.narrow(0, 0, real));
+        }
+        let loss = options.loss.forward(logits, coarse, targets)?;
         part.loss_sum += f64::from(loss.total.into_scalar().elem::<f32>());
         part.batches += 1;
         let masks: Vec<f32> = out.masks.into_data().iter::<f32>().collect();

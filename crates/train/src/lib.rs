@@ -22,6 +22,7 @@ pub mod prior;
 pub mod progress;
 pub mod schedule;
 pub mod step;
+pub mod steps_log;
 pub mod trainer;
 
 pub use checkpoint::{Checkpoint, TrainState};

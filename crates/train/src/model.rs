@@ -1,13 +1,18 @@
 //! Building the model of a run: initialisation by seed, official SAM weights when given, and the
 //! trainable/frozen split.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Mutex;
 
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::backend::Backend;
-use echoone::EchoOne;
+use burn::tensor::{Tensor, TensorData};
+use burn_flex::{Flex, FlexDevice};
+use echoone::{EchoOne, EchoOneConfig};
 
 use crate::config::{FreezePolicy, TrainConfig};
-use crate::error::Result;
+use crate::error::{Result, TrainError};
 
 /// Whether the authors' frozen split applies under `policy` (SAM weights loaded or not).
 pub fn freezes(policy: FreezePolicy, sam_loaded: bool) -> bool {
@@ -25,8 +30,7 @@ pub fn build<B: Backend>(
     sam: Option<&Path>,
     device: &B::Device,
 ) -> Result<(EchoOne<B>, String)> {
-    B::seed(device, config.seed);
-    let mut model = config.model.init::<B>(device)?;
+    let mut model = init_seeded::<B>(&config.model, config.seed, device)?;
     let mut note = String::from("random initialisation");
     if let Some(path) = sam {
         let (loaded, report) = model.load_sam_checkpoint(&config.model, path)?;
@@ -38,6 +42,105 @@ pub fn build<B: Backend>(
         );
     }
     Ok((freeze(model, config.freeze, sam.is_some(), &mut note), note))
+}
+
+/// Held while [`init_seeded`] draws from burn-flex's process-wide random generator.
+static SEEDING: Mutex<()> = Mutex::new(());
+
+/// The model of `config` with weights drawn from `seed` on the CPU reference backend (burn-flex)
+/// and copied to `device`: the same starting weights on every backend (each backend's own
+/// random generator draws other numbers from the same seed).
+pub fn init_seeded<B: Backend>(
+    config: &EchoOneConfig,
+    seed: u64,
+    device: &B::Device,
+) -> Result<EchoOne<B>> {
+    let mut drawn = seeded_weights(config, seed)?;
+    let mut assign = Assign::<B> {
+        path: Vec::new(),
+        drawn: &mut drawn,
+        device: device.clone(),
+        missing: Vec::new(),
+    };
+    let model = config.init::<B>(device)?.map(&mut assign);
+    let missing = std::mem::take(&mut assign.missing);
+    if !missing.is_empty() || !drawn.is_empty() {
+        return Err(TrainError::Config(format!(
+            "initial weights: parameters not drawn {missing:?}, drawn but unused {:?}",
+            drawn.keys().collect::<Vec<_>>()
+        )));
+    }
+    Ok(model)
+}
+
+/// The weights of `config` drawn on burn-flex from `seed`, by parameter path.
+fn seeded_weights(config: &EchoOneConfig, seed: u64) -> Result<HashMap<String, TensorData>> {
+    let cpu = FlexDevice;
+    // burn-flex's generator is one per process: nothing else may draw from it between seeding
+    // it and materialising every parameter.
+    let _alone = SEEDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Flex::seed(&cpu, seed);
+    let reference = config.init::<Flex>(&cpu)?;
+    let mut collect = Collect::default();
+    reference.visit(&mut collect);
+    Ok(collect.drawn)
+}
+
+/// Every float parameter's values by path, materialising lazy parameters in module order.
+#[derive(Default)]
+struct Collect {
+    path: Vec<String>,
+    drawn: HashMap<String, TensorData>,
+}
+
+impl ModuleVisitor<Flex> for Collect {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<Flex, D>>) {
+        self.drawn
+            .insert(self.path.join("."), param.val().into_data());
+    }
+}
+
+/// Gives every float parameter the values drawn for its path (the parameter keeps its id and
+/// whether it requires gradients; a lazy one is never drawn on its own backend).
+struct Assign<'a, B: Backend> {
+    path: Vec<String>,
+    drawn: &'a mut HashMap<String, TensorData>,
+    device: B::Device,
+    missing: Vec<String>,
+}
+
+impl<B: Backend> ModuleMapper<B> for Assign<'_, B> {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let path = self.path.join(".");
+        match self.drawn.remove(&path) {
+            Some(data) => {
+                let id = param.id;
+                param.transform_for_load(Tensor::from_data(data, &self.device), id)
+            }
+            None => {
+                self.missing.push(path);
+                param
+            }
+        }
+    }
 }
 
 /// Applies the frozen split of `policy` to `model`, noting it.

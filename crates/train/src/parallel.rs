@@ -60,7 +60,7 @@ pub fn shares<B: AutodiffBackend>(
             break;
         }
         let part: Vec<SegItem> = rest.by_ref().take(size).collect();
-        let (batch, prior) = batch_with_prior::<B>(part, prior, device)?;
+        let (batch, prior) = batch_with_prior::<B>(part, prior, 0, device)?;
         out.push(Share {
             device: device.clone(),
             batch,

@@ -11,12 +11,12 @@ use burn::module::AutodiffModule;
 use burn::optim::{AdamConfig, AdamWConfig, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use echoone::EchoOne;
-use echoone_data::{Mode, Sample, SegItem};
+use echoone_data::{Mode, Sample, SegItem, SegmentationDataset};
 use echoone_losses::{EchoOneLoss, EchoOneLossConfig};
 use echoone_metrics::write_summary;
 use echoone_pc_mask::{FittedPrior, PriorConfig};
 
-use crate::batches::{batch_with_prior, epoch_items, load_items};
+use crate::batches::{batch_with_prior, epoch_items, image_slots, load_items};
 use crate::checkpoint::{self, Checkpoint, CheckpointParts, TrainState};
 use crate::config::{OptimizerKind, TrainConfig};
 use crate::data;
@@ -31,6 +31,7 @@ use crate::prior::{self, BatchPrior};
 use crate::progress::{Progress, StepStatus};
 use crate::schedule::learning_rate;
 use crate::step::{LossTerms, train_step};
+use crate::steps_log::StepsLog;
 
 /// Adam's epsilon, as PyTorch's (burn's default is 1e-5).
 const EPSILON: f32 = 1e-8;
@@ -50,6 +51,14 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Show burn-train's dashboard when stdout and stderr are terminals.
     pub dashboard: bool,
+    /// Give every batch the same shapes, for backends that compile kernels per shape: the
+    /// images of a training or validation batch padded to the most any batch of the run has
+    /// (see [`crate::batches::image_slots`]), the last validation batch filled up. Changes no
+    /// result.
+    pub fixed_shapes: bool,
+    /// The kernels the backend compiled so far, where it compiles them (shown while the run
+    /// warms up, and written to `steps.csv`).
+    pub kernels: Option<fn() -> usize>,
 }
 
 /// What a run ended with.
@@ -122,6 +131,8 @@ struct Run<'a, B: AutodiffBackend> {
     prior: Option<RunPrior>,
     progress: Progress,
     started: Instant,
+    /// Image slots of every training batch (see [`RunOptions::fixed_shapes`]; 0: none).
+    image_slots: usize,
 }
 
 impl<'a, B: AutodiffBackend> Run<'a, B> {
@@ -135,7 +146,9 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         let device = devices
             .first()
             .ok_or_else(|| TrainError::Config("no device to train on".into()))?;
-        let progress = Progress::new(options.quiet, options.dashboard);
+        let progress = Progress::new(options.quiet, options.dashboard, options.kernels);
+        progress.phase("loading the data");
+        progress.line(&format!("loading {}", config.datasets.join(", ")));
         let exp = Experiment::open(&options.out, &config, options.resume)?;
         config.save_json(&exp.config())?;
         let samples = data::load_samples(&config.datasets, &config, &exp.splits())?;
@@ -166,6 +179,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             prior: None,
             progress,
             started,
+            image_slots: 0,
         };
         if run.config.model.pc_mask {
             run.prior = Some(run.fit_prior()?);
@@ -176,6 +190,8 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
     /// Fits PC-Mask's prior on the training images (or reloads the run's own on resume), and
     /// extracts the latents of the training and validation images.
     fn fit_prior(&self) -> Result<RunPrior> {
+        self.progress
+            .phase("extracting the images' latents for PC-Mask's prior");
         let side = self.config.model.input_size;
         let sam = self.options.sam_checkpoint.as_deref();
         let kind = extractor::choose(&self.config, sam);
@@ -189,6 +205,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         let fitted = if self.options.resume && dir.join("prior.json").is_file() {
             prior::load(&dir)?
         } else {
+            self.progress.phase("fitting PC-Mask's prior (k-means)");
             let prior_config = PriorConfig::new()
                 .with_k(self.config.model.prior_k)
                 .with_seed(self.config.seed)
@@ -235,6 +252,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
     where
         O: Optimizer<EchoOne<B>, B>,
     {
+        self.progress.phase("building the model");
         let latest = self.exp.latest();
         if self.options.resume
             && let Some(dir) = checkpoint::resolve(&latest)
@@ -272,7 +290,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
     }
 
     /// Trains from the current state to the configured number of epochs.
-    fn fit<O>(self, optim: O) -> Result<RunSummary>
+    fn fit<O>(mut self, optim: O) -> Result<RunSummary>
     where
         O: Optimizer<EchoOne<B>, B>,
     {
@@ -284,10 +302,13 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         let loss_fn = EchoOneLossConfig::new().init();
         let train_ds = data::dataset(&self.train, &self.config, Mode::Train);
         let val_ds = data::dataset(&self.val, &self.config, Mode::Eval);
-        let train_prior = self.batch_prior(false);
-        let val_prior = self.batch_prior(true);
         let per_epoch = self.steps_per_epoch(train_ds.len());
         let total_steps = per_epoch * self.config.epochs;
+        self.image_slots = self.train_image_slots(&train_ds, per_epoch);
+        let train_prior = self.batch_prior(false);
+        let val_prior = self.batch_prior(true);
+        let mut steps_log = StepsLog::open(&self.exp.dir.join("steps.csv"))?;
+        let mut first_step = true;
         let mut epochs_run = 0;
         while state.epoch < self.config.epochs {
             if self.options.stop_after.is_some_and(|n| epochs_run >= n) {
@@ -308,10 +329,39 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                     break;
                 }
                 lr = learning_rate(&self.config, state.step, total_steps, per_epoch);
+                self.progress.phase(&format!(
+                    "epoch {epoch}: step {}/{per_epoch}{}",
+                    i + 1,
+                    if first_step && self.options.kernels.is_some() {
+                        " (the first steps compile the GPU kernels)"
+                    } else {
+                        ""
+                    }
+                ));
+                let step_start = Instant::now();
                 let items = load_items(&train_ds, idx, self.config.workers)?;
                 let (next, losses) =
                     self.step(model, &mut optim, items, train_prior.as_ref(), &loss_fn, lr)?;
                 model = next;
+                let step_seconds = step_start.elapsed().as_secs_f64();
+                let kernels = self.options.kernels.map(|count| count());
+                steps_log.write(
+                    epoch,
+                    i + 1,
+                    idx.len(),
+                    step_seconds,
+                    &self.started,
+                    kernels,
+                )?;
+                if first_step {
+                    first_step = false;
+                    self.progress.line(&format!(
+                        "first step done {:.1} s after the start ({step_seconds:.1} s for the \
+                         step itself){}",
+                        self.started.elapsed().as_secs_f64(),
+                        self.progress.kernels_text()
+                    ));
+                }
                 for (name, v) in &losses {
                     *sums.entry(name.to_string()).or_default() += v * idx.len() as f64;
                 }
@@ -345,6 +395,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                 break;
             }
             let train_seconds = t0.elapsed().as_secs_f64();
+            self.progress.phase(&format!("validating epoch {epoch}"));
             let valid = model.valid();
             let eval = evaluate(
                 &valid,
@@ -357,6 +408,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                     loss: &loss_fn,
                     millimetres: false,
                     threads: self.devices.len(),
+                    fixed_shapes: self.options.fixed_shapes,
                 },
                 self.device,
             )?;
@@ -376,6 +428,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                 seconds: t0.elapsed().as_secs_f64(),
             };
             self.progress.epoch(&record);
+            self.progress.phase("saving the checkpoints");
             state.epoch = epoch;
             state.history.push(record);
             self.exp.write_overlays(epoch, &eval.kept)?;
@@ -425,7 +478,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             let shares = shares::<B>(items, prior, self.devices)?;
             return parallel_step(model, optim, shares, self.device, loss_fn, lr, module_lr);
         }
-        let (batch, prior) = batch_with_prior::<B>(items, prior, self.device)?;
+        let (batch, prior) = batch_with_prior::<B>(items, prior, self.image_slots, self.device)?;
         train_step(model, optim, batch, prior, loss_fn, lr, module_lr)
     }
 
@@ -435,12 +488,33 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         history::write_curves(&self.exp.curves(), &state.history)
     }
 
+    /// Full batches per epoch (a last partial batch is left out, as PyTorch's `drop_last`,
+    /// so that every step has the same shapes), at most `steps_per_epoch`; one partial batch
+    /// when there are fewer items than a batch.
     fn steps_per_epoch(&self, items: usize) -> usize {
-        let all = items.div_ceil(self.config.batch_size).max(1);
+        let all = (items / self.config.batch_size.max(1)).max(1);
         match self.config.steps_per_epoch {
             0 => all,
             n => n.min(all),
         }
+    }
+
+    /// The image slots of the training batches with fixed shapes: the most distinct images in
+    /// a batch of any epoch of the run (0: no padding).
+    fn train_image_slots(&self, dataset: &SegmentationDataset, per_epoch: usize) -> usize {
+        if !self.options.fixed_shapes {
+            return 0;
+        }
+        (1..=self.config.epochs as u64)
+            .map(|epoch| {
+                let order = epoch_items(dataset, self.config.order, self.config.seed, epoch);
+                image_slots(
+                    dataset,
+                    order.chunks(self.config.batch_size).take(per_epoch),
+                )
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     fn save<R: burn::record::Record<B>>(

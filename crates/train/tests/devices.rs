@@ -10,32 +10,12 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, Optimizer, SgdConfig};
 use burn::tensor::backend::Backend;
 use echoone::{EchoOne, EchoOneConfig};
-use echoone_data::{Mode, Sample, SegItem, SyntheticConfig};
 use echoone_losses::{EchoOneLoss, EchoOneLossConfig};
-use echoone_pc_mask::{FittedPrior, LatentExtractor, PriorConfig, PriorSample};
-use echoone_train::batches::{batch_with_prior, load_items};
+use echoone_train::batches::batch_with_prior;
 use echoone_train::prior::BatchPrior;
-use echoone_train::{data, parallel_step, shares, train_step};
+use echoone_train::{parallel_step, shares, train_step};
 
 type Ad = burn_autodiff::Autodiff<burn_flex::Flex>;
-
-/// Tiny synthetic echoes.
-fn synthetic() -> Vec<Sample> {
-    SyntheticConfig {
-        cases: 2,
-        width: 64,
-        height: 64,
-        ..Default::default()
-    }
-    .generate(3)
-    .unwrap()
-}
-
-/// The first `n` of five training items of the tiny run's pipeline.
-fn items(n: usize) -> Vec<SegItem> {
-    let ds = data::dataset(&synthetic(), &common::tiny_run(1), Mode::Train);
-    load_items(&ds, &[0, 3, 6, 9, 12][..n], 1).unwrap()
-}
 
 /// The loss without its Dice terms, which are computed over a share's pixels, not per item.
 fn bce_only() -> EchoOneLoss {
@@ -67,21 +47,21 @@ fn one_step_both_ways<O: Optimizer<EchoOne<Ad>, Ad>>(
     Ad::seed(&device, 5);
     // Forking initialises the lazy parameters, which each clone would otherwise draw anew.
     let initial = model.init::<Ad>(&device).unwrap().fork(&device);
-    let samples = synthetic();
+    let samples = common::synthetic();
     let latents: Vec<Vec<f32>> = (0..samples.len())
         .map(|i| vec![(i % 3) as f32, 1.0])
         .collect();
     let fitted = model
         .pc_mask
-        .then(|| fitted_prior(&samples, &latents, &model));
+        .then(|| common::fitted_prior(&samples, &latents, &model));
     let prior = fitted.as_ref().map(|fitted| BatchPrior {
         fitted,
         latents: &latents,
     });
-    let (b, p) = batch_with_prior::<Ad>(items(4), prior.as_ref(), &device).unwrap();
+    let (b, p) = batch_with_prior::<Ad>(common::items(4), prior.as_ref(), 0, &device).unwrap();
     let (whole, whole_terms) =
         train_step(initial.clone(), &mut optim(), b, p, loss, lr, &[]).unwrap();
-    let parts = shares::<Ad>(items(4), prior.as_ref(), &[device, device]).unwrap();
+    let parts = shares::<Ad>(common::items(4), prior.as_ref(), &[device, device]).unwrap();
     let (split, split_terms) =
         parallel_step(initial.clone(), &mut optim(), parts, &device, loss, lr, &[]).unwrap();
     let terms = whole_terms
@@ -92,39 +72,19 @@ fn one_step_both_ways<O: Optimizer<EchoOne<Ad>, Ad>>(
     (max_diff(&whole, &split), max_diff(&whole, &initial), terms)
 }
 
-/// A PC-Mask prior fitted on `samples` with made-up latents (three clusters).
-fn fitted_prior(samples: &[Sample], latents: &[Vec<f32>], model: &EchoOneConfig) -> FittedPrior {
-    let fit: Vec<PriorSample<'_>> = samples
-        .iter()
-        .zip(latents)
-        .map(|(s, l)| PriorSample {
-            latent: l,
-            label_map: s.label.as_raw(),
-            size: (s.label.height() as usize, s.label.width() as usize),
-            annotated: [true; 3],
-            plane: None,
-        })
-        .collect();
-    let config = PriorConfig::new()
-        .with_k(model.prior_k)
-        .with_side(model.low_res_size())
-        .with_extractor(LatentExtractor::Thumbnail { side: 2 });
-    FittedPrior::fit(&fit, &config).unwrap()
-}
-
 #[test]
 fn shares_split_a_batch_in_order_weighted_by_size() {
     let device = burn_flex::FlexDevice;
-    let five = shares::<Ad>(items(5), None, &[device, device]).unwrap();
+    let five = shares::<Ad>(common::items(5), None, &[device, device]).unwrap();
     let sizes: Vec<(usize, f64)> = five
         .iter()
         .map(|s| (s.batch.image_of.len(), s.weight))
         .collect();
     assert_eq!(sizes, vec![(3, 0.6), (2, 0.4)]);
-    let one = shares::<Ad>(items(1), None, &[device, device, device]).unwrap();
+    let one = shares::<Ad>(common::items(1), None, &[device, device, device]).unwrap();
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].weight, 1.0);
-    assert!(shares::<Ad>(items(1), None, &[]).is_err());
+    assert!(shares::<Ad>(common::items(1), None, &[]).is_err());
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Evaluation on several threads gives what one thread gives, item for item.
+//! Evaluation on several threads gives what one thread gives, item for item, and fixed batch
+//! shapes (padded batches) give what plain batches give.
 
 mod common;
 
@@ -10,6 +11,16 @@ use echoone_losses::EchoOneLossConfig;
 use echoone_train::{EvalOptions, Evaluation, evaluate};
 
 fn run(model: &EchoOne<Flex>, threads: usize, keep: usize) -> Evaluation {
+    run_with(model, threads, keep, 4, false)
+}
+
+fn run_with(
+    model: &EchoOne<Flex>,
+    threads: usize,
+    keep: usize,
+    batch_size: usize,
+    fixed_shapes: bool,
+) -> Evaluation {
     let samples = SyntheticConfig {
         cases: 2,
         width: 64,
@@ -27,12 +38,13 @@ fn run(model: &EchoOne<Flex>, threads: usize, keep: usize) -> Evaluation {
     let device = Default::default();
     let loss = EchoOneLossConfig::new().init();
     let options = EvalOptions {
-        batch_size: 4,
+        batch_size,
         workers: 1,
         keep,
         loss: &loss,
         millimetres: true,
         threads,
+        fixed_shapes,
     };
     evaluate(model, &dataset, None, &options, &device).unwrap()
 }
@@ -64,4 +76,42 @@ fn threads_split_the_batches_without_changing_any_result() {
         let want: Vec<_> = one.kept.iter().map(|k| k.item.meta.stem.clone()).collect();
         assert_eq!((kept.len(), kept), (5, want));
     }
+}
+
+#[test]
+fn fixed_shapes_pad_batches_without_changing_the_results() {
+    let device = Default::default();
+    let model = common::tiny_model()
+        .with_pc_mask(false)
+        .init::<Flex>(&device)
+        .unwrap()
+        .fork(&device);
+    // 48 items in batches of 5: 2 or 3 images a batch, and a last batch of 3 items.
+    let plain = run_with(&model, 1, 0, 5, false);
+    let fixed = run_with(&model, 1, 0, 5, true);
+    assert_eq!(fixed.cases.len(), 48, "padding items are left out");
+    let dice = |e: &Evaluation| -> Vec<(String, f64)> {
+        e.cases
+            .iter()
+            .flat_map(|c| {
+                c.metrics
+                    .values()
+                    .map(|m| (c.reference_file.clone(), m.dice))
+            })
+            .collect()
+    };
+    for ((name, a), (other, b)) in dice(&plain).into_iter().zip(dice(&fixed)) {
+        assert_eq!(name, other);
+        assert!(
+            (a - b).abs() < 1e-3 || (a.is_nan() && b.is_nan()),
+            "{name}: Dice {a} plain, {b} padded"
+        );
+    }
+    let rel = (plain.loss - fixed.loss).abs() / plain.loss.abs();
+    assert!(
+        rel < 1e-5,
+        "loss {} plain, {} padded",
+        plain.loss,
+        fixed.loss
+    );
 }

@@ -1,4 +1,5 @@
-//! Shared helpers: a tiny model and run configuration, and the `echoone` binary.
+//! Shared helpers: a tiny model and run configuration, tiny training items and a prior for them,
+//! and the `echoone` binary.
 
 #![allow(dead_code)]
 
@@ -10,7 +11,10 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use echoone::EchoOneConfig;
-use echoone_train::{Checkpoint, EpochRecord, TrainConfig};
+use echoone_data::{Mode, Sample, SegItem, SyntheticConfig};
+use echoone_pc_mask::{FittedPrior, LatentExtractor, PriorConfig, PriorSample};
+use echoone_train::batches::load_items;
+use echoone_train::{Checkpoint, EpochRecord, TrainConfig, data};
 
 /// A tiny EchoONE at 64 pixels (8x8 tokens, 32x32 logits): every module, seconds per epoch.
 pub fn tiny_model() -> EchoOneConfig {
@@ -113,4 +117,46 @@ pub fn latest_weights(config: &EchoOneConfig, run: &Path) -> BTreeMap<String, Ve
     values(
         &echoone_train::checkpoint::load_model::<burn_flex::Flex>(config, &dir, &device).unwrap(),
     )
+}
+
+/// Tiny synthetic echoes.
+pub fn synthetic() -> Vec<Sample> {
+    SyntheticConfig {
+        cases: 2,
+        width: 64,
+        height: 64,
+        ..Default::default()
+    }
+    .generate(3)
+    .unwrap()
+}
+
+/// The first `n` of five training items of the tiny run's pipeline.
+pub fn items(n: usize) -> Vec<SegItem> {
+    let ds = data::dataset(&synthetic(), &tiny_run(1), Mode::Train);
+    load_items(&ds, &[0, 3, 6, 9, 12][..n], 1).unwrap()
+}
+
+/// A PC-Mask prior fitted on `samples` with made-up latents (three clusters).
+pub fn fitted_prior(
+    samples: &[Sample],
+    latents: &[Vec<f32>],
+    model: &EchoOneConfig,
+) -> FittedPrior {
+    let fit: Vec<PriorSample<'_>> = samples
+        .iter()
+        .zip(latents)
+        .map(|(s, l)| PriorSample {
+            latent: l,
+            label_map: s.label.as_raw(),
+            size: (s.label.height() as usize, s.label.width() as usize),
+            annotated: [true; 3],
+            plane: None,
+        })
+        .collect();
+    let config = PriorConfig::new()
+        .with_k(model.prior_k)
+        .with_side(model.low_res_size())
+        .with_extractor(LatentExtractor::Thumbnail { side: 2 });
+    FittedPrior::fit(&fit, &config).unwrap()
 }

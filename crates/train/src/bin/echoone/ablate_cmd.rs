@@ -75,6 +75,8 @@ impl Job for AblateArgs {
                 stop_after: self.train.stop_after,
                 quiet: self.train.quiet,
                 dashboard: !self.train.no_dashboard,
+                fixed_shapes: devices.fixed_shapes,
+                kernels: devices.kernels,
             };
             let run = train_on::<B>(ablate::apply(&base, &variant), &options, &on)
                 .with_context(|| format!("training variant {}", variant.name))?;
@@ -96,6 +98,7 @@ impl Job for AblateArgs {
                 workers: base.workers,
                 overlays: 8,
                 threads: on.len(),
+                fixed_shapes: devices.fixed_shapes,
             };
             let report =
                 evaluate_checkpoint::<B::InnerBackend>(&ckpt, &samples, &request, &devices.main)

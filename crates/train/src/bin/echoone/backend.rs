@@ -3,6 +3,9 @@
 use anyhow::{Result, bail};
 use burn::tensor::backend::AutodiffBackend;
 
+#[cfg(feature = "cuda")]
+use crate::cuda_setup;
+
 /// The backend used when `--backend` is not given: the first one compiled in.
 pub const DEFAULT: &str = if cfg!(feature = "flex") {
     "flex"
@@ -29,6 +32,10 @@ pub struct Devices<D> {
     pub all: Vec<D>,
     /// Whether `main` is the CPU and no `--devices` were given.
     pub lone_cpu: bool,
+    /// Whether batches keep one shape: the backend compiles kernels per shape (cuda).
+    pub fixed_shapes: bool,
+    /// The kernels the backend compiled so far, where it compiles them (cuda).
+    pub kernels: Option<fn() -> usize>,
 }
 
 impl<D: Clone> Devices<D> {
@@ -40,6 +47,18 @@ impl<D: Clone> Devices<D> {
             main,
             all,
             lone_cpu: false,
+            fixed_shapes: false,
+            kernels: None,
+        }
+    }
+
+    /// These devices on a backend that compiles its kernels per shape, counted by `kernels`.
+    #[cfg(feature = "cuda")]
+    fn compiling(self, kernels: fn() -> usize) -> Self {
+        Self {
+            fixed_shapes: true,
+            kernels: Some(kernels),
+            ..self
         }
     }
 
@@ -78,6 +97,7 @@ fn compiled() -> Vec<&'static str> {
         ("ndarray", cfg!(feature = "ndarray")),
         ("tch", cfg!(feature = "tch")),
         ("cuda", cfg!(feature = "cuda")),
+        ("cuda-unfused", cfg!(feature = "cuda")),
     ]
     .into_iter()
     .filter_map(|(n, on)| on.then_some(n))
@@ -106,6 +126,7 @@ pub fn dispatch(name: &str, device: Option<&str>, devices: &[usize], job: impl J
         }
         #[cfg(feature = "tch")]
         "tch" => {
+            check_tch_gpus(devices.iter().copied().chain(index))?;
             let dev = |i: Option<usize>| match i {
                 Some(i) => burn_tch::LibTorchDevice::Cuda(i),
                 None => burn_tch::LibTorchDevice::Cpu,
@@ -119,13 +140,40 @@ pub fn dispatch(name: &str, device: Option<&str>, devices: &[usize], job: impl J
             })
         }
         #[cfg(feature = "cuda")]
-        "cuda" => guard_cuda(|| {
-            let dev = burn_cuda::CudaDevice::new;
-            job.run::<burn_autodiff::Autodiff<burn_cuda::Cuda>>(match devices {
-                [first, rest @ ..] => Devices::many(dev(*first), rest.iter().map(|&i| dev(i))),
-                [] => Devices::many(dev(index.unwrap_or(0)), []),
+        "cuda" | "cuda-unfused" => {
+            for i in devices.iter().copied().chain([index.unwrap_or(0)]) {
+                if let Err(why) = cuda_setup::probe(i) {
+                    bail!("the cuda backend cannot start: {why}");
+                }
+            }
+            let setup = cuda_setup::configure();
+            match &setup.cache {
+                Ok(dir) => eprintln!(
+                    "{name}: kernel and autotune cache in {} (ECHOONE_CACHE_DIR moves it), \
+                     autotune level {} (CUBECL_AUTOTUNE_LEVEL changes it)",
+                    dir.display(),
+                    setup.autotune
+                ),
+                Err(why) => eprintln!(
+                    "{name}: no on-disk kernel cache ({why}): every run compiles its kernels \
+                     anew; autotune level {}",
+                    setup.autotune
+                ),
+            }
+            guard_cuda(|| {
+                let dev = burn_cuda::CudaDevice::new;
+                let on = match devices {
+                    [first, rest @ ..] => Devices::many(dev(*first), rest.iter().map(|&i| dev(i))),
+                    [] => Devices::many(dev(index.unwrap_or(0)), []),
+                }
+                .compiling(cuda_setup::kernels_compiled);
+                if name == "cuda" {
+                    job.run::<burn_autodiff::Autodiff<burn_cuda::Cuda>>(on)
+                } else {
+                    job.run::<burn_autodiff::Autodiff<cuda_setup::CudaUnfused>>(on)
+                }
             })
-        }),
+        }
         other => bail!(
             "backend `{other}` is not compiled into this binary (compiled: {}); build with \
              `--features {other}` or run `cargo xtask <command> --backend {other}`",
@@ -168,6 +216,27 @@ fn parse_index(device: &str) -> Result<Option<usize>> {
         Ok(i) => Ok(Some(i)),
         Err(_) => bail!("--device {device:?}: expected cpu, cuda:N or N"),
     }
+}
+
+/// Checks that libtorch sees the GPUs `indices` asks for: a CPU-only libtorch (PyTorch's `+cpu`
+/// wheels, or what torch-sys downloads) sees none.
+#[cfg(feature = "tch")]
+fn check_tch_gpus(indices: impl IntoIterator<Item = usize>) -> Result<()> {
+    let count = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
+    for i in indices {
+        if i >= count && count == 0 {
+            bail!(
+                "--backend tch --device cuda:{i}: this libtorch sees no GPU: it is a CPU-only \
+                 build (a +cpu PyTorch wheel, or the libtorch torch-sys downloads), or no NVIDIA \
+                 driver is installed; build against a CUDA PyTorch 2.9 with \
+                 LIBTORCH_USE_PYTORCH=1 (docs/training.md#backends)"
+            );
+        }
+        if i >= count {
+            bail!("--backend tch --device cuda:{i}: libtorch sees {count} GPU(s)");
+        }
+    }
+    Ok(())
 }
 
 /// Turns cudarc's panic on a machine without CUDA into an error that says so.

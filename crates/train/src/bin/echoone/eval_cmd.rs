@@ -56,7 +56,7 @@ pub fn parse_split(name: &str) -> Result<Option<Split>> {
 
 impl Job for EvalArgs {
     fn run<B: AutodiffBackend>(self, devices: Devices<B::Device>) -> Result<()> {
-        let device = devices.main;
+        let (device, fixed_shapes) = (devices.main, devices.fixed_shapes);
         let ckpt = Checkpoint::open(&self.checkpoint)?;
         let default_split = if self.datasets.is_empty() {
             "test"
@@ -80,6 +80,7 @@ impl Job for EvalArgs {
             workers: self.workers,
             overlays: self.overlays,
             threads: self.threads.max(1),
+            fixed_shapes,
         };
         let report = evaluate_checkpoint::<B::InnerBackend>(&ckpt, &samples, &request, &device)
             .with_context(|| format!("evaluating {}", ckpt.dir.display()))?;

@@ -2,6 +2,8 @@
 
 mod ablate_cmd;
 mod backend;
+#[cfg(feature = "cuda")]
+mod cuda_setup;
 mod eval_cmd;
 mod predict_cmd;
 mod train_cmd;
@@ -18,7 +20,8 @@ use crate::backend::{Devices, Job};
 #[derive(Parser, Debug)]
 #[command(name = "echoone", version, about)]
 struct Cli {
-    /// Backend (compiled in with the cargo feature of the same name): flex, ndarray, tch, cuda.
+    /// Backend (compiled in with the cargo feature of the same name): flex, ndarray, tch, cuda
+    /// (cuda-unfused: cuda without kernel fusion, for comparison).
     #[arg(long, global = true, default_value = backend::DEFAULT)]
     backend: String,
     /// Device: cpu, cuda:N or N (GPU backends; tch defaults to cpu) [default: cpu].

@@ -200,6 +200,8 @@ impl Job for TrainArgs {
             stop_after: args.stop_after,
             quiet: args.quiet,
             dashboard: !args.no_dashboard,
+            fixed_shapes: devices.fixed_shapes,
+            kernels: devices.kernels,
         };
         let on = devices.training(config.replicas);
         let summary = train_on::<B>(config, &options, &on)

@@ -1,0 +1,137 @@
+//! Backends that agree: every backend starts a run from the same weights (drawn on burn-flex
+//! from the run's seed), and one training step from those weights on the same batch gives the
+//! same loss terms and updated weights on every backend compiled into this test (flex and
+//! ndarray here; `--features tch` and `--features cuda` add theirs where they can run).
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use burn::module::Module;
+use burn::optim::AdamConfig;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn_autodiff::Autodiff;
+use echoone::EchoOneConfig;
+use echoone_losses::EchoOneLossConfig;
+use echoone_train::batches::batch_with_prior;
+use echoone_train::model::init_seeded;
+use echoone_train::prior::BatchPrior;
+use echoone_train::{LossTerms, train_step};
+
+type Flex = Autodiff<burn_flex::Flex>;
+type NdArray = Autodiff<burn_ndarray::NdArray>;
+
+const LR: f64 = 1e-3;
+
+/// One Adam step (the run's epsilon) of the tiny model, PC-Mask on, from seed 5 on a batch of 4
+/// items: the loss terms, and every parameter before and after.
+fn one_step<B: AutodiffBackend>(device: &B::Device) -> (LossTerms, Weights, Weights) {
+    let config: EchoOneConfig = common::tiny_model();
+    let model = init_seeded::<B>(&config, 5, device).unwrap();
+    let samples = common::synthetic();
+    let latents: Vec<Vec<f32>> = (0..samples.len())
+        .map(|i| vec![(i % 3) as f32, 1.0])
+        .collect();
+    let fitted = common::fitted_prior(&samples, &latents, &config);
+    let prior = BatchPrior {
+        fitted: &fitted,
+        latents: &latents,
+    };
+    let (batch, prior) = batch_with_prior::<B>(common::items(4), Some(&prior), 0, device).unwrap();
+    let before = common::values(&model);
+    let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+    let loss = EchoOneLossConfig::new().init();
+    let (after, terms) = train_step(model, &mut optim, batch, prior, &loss, LR, &[]).unwrap();
+    (terms, before, common::values(&after))
+}
+
+type Weights = BTreeMap<String, Vec<f32>>;
+
+/// The relative L2 distance between two sets of per-parameter vectors.
+fn relative(a: &Weights, b: &Weights, minus: Option<(&Weights, &Weights)>) -> f64 {
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "same parameters"
+    );
+    let (mut diff, mut norm) = (0.0f64, 0.0f64);
+    for (k, x) in a {
+        for (i, (&p, &q)) in x.iter().zip(&b[k]).enumerate() {
+            let (p0, q0) = minus.map_or((0.0, 0.0), |(pa, pb)| (pa[k][i], pb[k][i]));
+            let (dp, dq) = (f64::from(p - p0), f64::from(q - q0));
+            diff += (dp - dq).powi(2);
+            norm += dp.powi(2);
+        }
+    }
+    (diff / norm.max(f64::MIN_POSITIVE)).sqrt()
+}
+
+/// Asserts that `other`'s step agrees with flex's.
+fn agrees_with_flex<B: AutodiffBackend>(name: &str, device: &B::Device) {
+    let (flex_terms, flex_before, flex_after) = one_step::<Flex>(&Default::default());
+    let (terms, before, after) = one_step::<B>(device);
+    assert_eq!(
+        before, flex_before,
+        "{name}: the same initial weights, bit for bit"
+    );
+    for ((term, f), (_, v)) in flex_terms.iter().zip(&terms) {
+        assert!(
+            (f - v).abs() <= 1e-5 * f.abs().max(1.0),
+            "{name}: {term} {v} where flex has {f}"
+        );
+    }
+    // Adam's first step moves each weight by about lr * sign(gradient): a gradient within
+    // rounding of zero may take either sign, so the updates are compared as a whole, and no
+    // weight may differ by more than two such moves.
+    let update = relative(&flex_after, &after, Some((&flex_before, &before)));
+    assert!(
+        update < 1e-2,
+        "{name}: update differs from flex's by {update:.2e} (relative L2)"
+    );
+    let worst = flex_after
+        .iter()
+        .flat_map(|(k, x)| x.iter().zip(&after[k]).map(|(p, q)| (p - q).abs()))
+        .fold(0.0f32, f32::max);
+    assert!(
+        worst <= 2.0 * LR as f32 + 1e-5,
+        "{name}: a weight differs by {worst}"
+    );
+}
+
+/// Every backend's checks in one test: burn-flex's random generator is one per process, and a
+/// test drawing from it beside another would change what the other draws.
+#[test]
+fn backends_start_from_the_same_weights_and_take_the_same_step() {
+    seeded_initialisation_is_the_same_on_every_backend_and_as_flex_draws_it();
+    agrees_with_flex::<NdArray>("ndarray", &Default::default());
+    #[cfg(feature = "tch")]
+    agrees_with_flex::<Autodiff<burn_tch::LibTorch>>("tch", &Default::default());
+}
+
+fn seeded_initialisation_is_the_same_on_every_backend_and_as_flex_draws_it() {
+    let config = common::tiny_model();
+    let flex = init_seeded::<Flex>(&config, 9, &Default::default()).unwrap();
+    let ndarray = init_seeded::<NdArray>(&config, 9, &Default::default()).unwrap();
+    let flex_values = common::values(&flex);
+    let ndarray_values = common::values(&ndarray);
+    let differ: Vec<&String> = flex_values
+        .iter()
+        .filter(|(k, v)| ndarray_values.get(*k) != Some(v))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "initial weights differ on ndarray: {differ:?}"
+    );
+    // What flex draws by itself from the seed, parameters materialised in module order (as
+    // runs did before this initialisation): the CPU runs' figures stay as measured.
+    let device = Default::default();
+    Flex::seed(&device, 9);
+    let own = config.init::<Flex>(&device).unwrap().fork(&device);
+    assert!(
+        common::values(&own) == flex_values,
+        "flex's own draw differs"
+    );
+    let other = init_seeded::<NdArray>(&config, 10, &Default::default()).unwrap();
+    assert!(common::values(&other) != flex_values, "the seed matters");
+}
