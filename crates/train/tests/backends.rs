@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use burn::module::Module;
-use burn::optim::AdamConfig;
+use burn::optim::{AdamConfig, SgdConfig};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn_autodiff::Autodiff;
 use echoone::EchoOneConfig;
@@ -23,9 +23,10 @@ type NdArray = Autodiff<burn_ndarray::NdArray>;
 
 const LR: f64 = 1e-3;
 
-/// One Adam step (the run's epsilon) of the tiny model, PC-Mask on, from seed 5 on a batch of 4
-/// items: the loss terms, and every parameter before and after.
-fn one_step<B: AutodiffBackend>(device: &B::Device) -> (LossTerms, Weights, Weights) {
+/// One Adam step (the run's epsilon), or a plain SGD step (its update is the gradient), of the
+/// tiny model, PC-Mask on, from seed 5 on a batch of 4 items: the loss terms, and every parameter
+/// before and after.
+fn one_step<B: AutodiffBackend>(device: &B::Device, sgd: bool) -> (LossTerms, Weights, Weights) {
     let config: EchoOneConfig = common::tiny_model();
     let model = init_seeded::<B>(&config, 5, device).unwrap();
     let samples = common::synthetic();
@@ -39,9 +40,14 @@ fn one_step<B: AutodiffBackend>(device: &B::Device) -> (LossTerms, Weights, Weig
     };
     let (batch, prior) = batch_with_prior::<B>(common::items(4), Some(&prior), 0, device).unwrap();
     let before = common::values(&model);
-    let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
     let loss = EchoOneLossConfig::new().init();
-    let (after, terms) = train_step(model, &mut optim, batch, prior, &loss, LR, &[]).unwrap();
+    let (after, terms) = if sgd {
+        let mut optim = SgdConfig::new().init();
+        train_step(model, &mut optim, batch, prior, &loss, LR, &[]).unwrap()
+    } else {
+        let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+        train_step(model, &mut optim, batch, prior, &loss, LR, &[]).unwrap()
+    };
     (terms, before, common::values(&after))
 }
 
@@ -68,8 +74,8 @@ fn relative(a: &Weights, b: &Weights, minus: Option<(&Weights, &Weights)>) -> f6
 
 /// Asserts that `other`'s step agrees with flex's.
 fn agrees_with_flex<B: AutodiffBackend>(name: &str, device: &B::Device) {
-    let (flex_terms, flex_before, flex_after) = one_step::<Flex>(&Default::default());
-    let (terms, before, after) = one_step::<B>(device);
+    let (flex_terms, flex_before, flex_after) = one_step::<Flex>(&Default::default(), false);
+    let (terms, before, after) = one_step::<B>(device, false);
     assert_eq!(
         before, flex_before,
         "{name}: the same initial weights, bit for bit"
@@ -86,7 +92,9 @@ fn agrees_with_flex<B: AutodiffBackend>(name: &str, device: &B::Device) {
     let update = relative(&flex_after, &after, Some((&flex_before, &before)));
     assert!(
         update < 1e-2,
-        "{name}: update differs from flex's by {update:.2e} (relative L2)"
+        "{name}: update differs from flex's by {update:.2e} (relative L2); the parameters whose \
+         SGD step (their gradient) differs most: {:?}",
+        worst_gradients::<B>(device)
     );
     let worst = flex_after
         .iter()
@@ -100,6 +108,31 @@ fn agrees_with_flex<B: AutodiffBackend>(name: &str, device: &B::Device) {
 
 /// Every backend's checks in one test: burn-flex's random generator is one per process, and a
 /// test drawing from it beside another would change what the other draws.
+/// The 4 parameters whose gradient on `B` differs most from flex's (relative L2 of an SGD
+/// step), with the norm of flex's gradient: what to look at when a backend's step differs.
+fn worst_gradients<B: AutodiffBackend>(device: &B::Device) -> Vec<String> {
+    let (_, flex_before, flex_sgd) = one_step::<Flex>(&Default::default(), true);
+    let (_, before, sgd) = one_step::<B>(device, true);
+    let mut worst: Vec<(f64, String)> = flex_sgd
+        .keys()
+        .map(|k| {
+            let one = |m: &Weights| -> Weights { [(k.clone(), m[k].clone())].into() };
+            let (flex_step, step) = (one(&flex_sgd), one(&sgd));
+            let diff = relative(&flex_step, &step, Some((&one(&flex_before), &one(&before))));
+            let norm = flex_sgd[k]
+                .iter()
+                .zip(&flex_before[k])
+                .map(|(a, b)| f64::from(a - b).powi(2))
+                .sum::<f64>()
+                .sqrt()
+                / LR;
+            (diff, format!("{k}: {diff:.2e} (|gradient| {norm:.2e})"))
+        })
+        .collect();
+    worst.sort_by(|a, b| b.0.total_cmp(&a.0));
+    worst.into_iter().take(4).map(|(_, text)| text).collect()
+}
+
 #[test]
 fn backends_start_from_the_same_weights_and_take_the_same_step() {
     seeded_initialisation_is_the_same_on_every_backend_and_as_flex_draws_it();

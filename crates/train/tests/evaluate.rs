@@ -49,15 +49,19 @@ fn run_with(
     evaluate(model, &dataset, None, &options, &device).unwrap()
 }
 
-#[test]
-fn threads_split_the_batches_without_changing_any_result() {
+/// The tiny model without PC-Mask, materialised (forked) first, as a trained or loaded model is.
+fn model() -> EchoOne<Flex> {
     let device = Default::default();
-    // Materialised (forked) first, as a trained or loaded model is.
-    let model = common::tiny_model()
+    common::tiny_model()
         .with_pc_mask(false)
         .init::<Flex>(&device)
         .unwrap()
-        .fork(&device);
+        .fork(&device)
+}
+
+#[test]
+fn threads_split_the_batches_without_changing_any_result() {
+    let model = model();
     let one = run(&model, 1, 5);
     assert_eq!(one.cases.len(), 2 * 8 * 3);
     for threads in [2, 3, 48] {
@@ -80,12 +84,7 @@ fn threads_split_the_batches_without_changing_any_result() {
 
 #[test]
 fn fixed_shapes_pad_batches_without_changing_the_results() {
-    let device = Default::default();
-    let model = common::tiny_model()
-        .with_pc_mask(false)
-        .init::<Flex>(&device)
-        .unwrap()
-        .fork(&device);
+    let model = model();
     // 48 items in batches of 5: 2 or 3 images a batch, and a last batch of 3 items.
     let plain = run_with(&model, 1, 0, 5, false);
     let fixed = run_with(&model, 1, 0, 5, true);
