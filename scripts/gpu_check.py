@@ -114,16 +114,9 @@ def run(cmd, log, timeout, env):
     return code, round(time.monotonic() - start, 1), mem.peak
 
 
-def steps_of(run_dir):
-    path = Path(run_dir) / "steps.csv"
-    if not path.is_file():
-        return []
-    with open(path) as f:
-        return list(csv.DictReader(f))
-
-
-def epochs_of(run_dir):
-    path = Path(run_dir) / "metrics.csv"
+def rows(run_dir, name):
+    """The rows of the run's CSV file `name` (steps.csv, metrics.csv), none if it is missing."""
+    path = Path(run_dir) / name
     if not path.is_file():
         return []
     with open(path) as f:
@@ -220,10 +213,10 @@ def main():
         shutil.rmtree(run_dir, ignore_errors=True)
         log = out / f"default-cold-{backend}.log"
         code, wall, peak = run([*base, "--out", run_dir], log, left(limit("default-cold", backend)), benv)
-        epochs = epochs_of(run_dir)
+        epochs = rows(run_dir, "metrics.csv")
         emit({
             "check": "default-cold", "backend": backend, "precision": "f32", "config": "default (small, 128 px, batch 6)",
-            "exit": code, "wall_s": wall, "peak_gpu_mib": peak, **timing(steps_of(run_dir), 20),
+            "exit": code, "wall_s": wall, "peak_gpu_mib": peak, **timing(rows(run_dir, "steps.csv"), 20),
             "val_dice_per_epoch": [round(float(e["val_dice"]), 4) for e in epochs],
             "epoch_seconds": [round(float(e["seconds"]), 1) for e in epochs],
             "log_tail": last_lines(log),
@@ -238,7 +231,7 @@ def main():
         code, wall, peak = run(cmd, log, left(limit("default-warm", backend)), benv)
         emit({
             "check": "default-warm", "backend": backend, "precision": "f32", "config": "default, 10 steps",
-            "exit": code, "wall_s": wall, "peak_gpu_mib": peak, **timing(steps_of(run_dir), 5),
+            "exit": code, "wall_s": wall, "peak_gpu_mib": peak, **timing(rows(run_dir, "steps.csv"), 5),
             "log_tail": last_lines(log),
         })
 
@@ -249,7 +242,7 @@ def main():
         code, wall, peak = run(cmd, log, left(limit("vit_b", backend)), benv)
         emit({
             "check": "vit_b", "backend": backend, "precision": "f32", "config": "authors' recipe: ViT-B, 256 px, batch 16",
-            "exit": code, "wall_s": wall, "peak_gpu_mib": peak, **timing(steps_of(run_dir), 10),
+            "exit": code, "wall_s": wall, "peak_gpu_mib": peak, **timing(rows(run_dir, "steps.csv"), 10),
             "log_tail": last_lines(log),
         })
 

@@ -3,6 +3,7 @@
 //! feature (.ci/run: `cargo test -p echoone-train --features cuda,ndarray --test cuda_absent`).
 #![cfg(feature = "cuda")]
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
@@ -16,15 +17,15 @@ fn driver_present() -> bool {
     })
 }
 
-fn train_on_cuda(out: &Path, env: &[(&str, &str)]) -> (bool, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_echoone"));
-    cmd.args(["--backend", "cuda", "train", "--no-dashboard", "--out"])
-        .arg(out)
-        .env("ECHOONE_CACHE_DIR", out.with_extension("cache"));
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let output = cmd.output().expect("the echoone binary runs");
+/// Runs `echoone` with `args` (no library path, a throw-away kernel cache in `dir`): whether it
+/// succeeded, and its stderr.
+fn echoone(dir: &Path, args: &[&OsStr]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_echoone"))
+        .args(args)
+        .env("LD_LIBRARY_PATH", "")
+        .env("ECHOONE_CACHE_DIR", dir.join("cache"))
+        .output()
+        .expect("the echoone binary runs");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -39,7 +40,8 @@ fn without_a_driver_cuda_fails_with_an_error_naming_libcuda() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let (ok, stderr) = train_on_cuda(&out, &[("LD_LIBRARY_PATH", "")]);
+    let args = ["--backend", "cuda", "train", "--no-dashboard", "--out"].map(OsStr::new);
+    let (ok, stderr) = echoone(dir.path(), &[&args[..], &[out.as_os_str()]].concat());
     assert!(!ok, "{stderr}");
     assert!(
         stderr.starts_with("error: the cuda backend cannot start"),
@@ -57,21 +59,17 @@ fn cuda_unfused_checks_the_same() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_echoone"));
-    let output = cmd
-        .args([
-            "--backend",
-            "cuda-unfused",
-            "--device",
-            "cuda:1",
-            "eval",
-            "--checkpoint",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
+    let args = [
+        "--backend",
+        "cuda-unfused",
+        "--device",
+        "cuda:1",
+        "eval",
+        "--checkpoint",
+    ]
+    .map(OsStr::new);
+    let (ok, stderr) = echoone(dir.path(), &[&args[..], &[dir.path().as_os_str()]].concat());
+    assert!(!ok);
     assert!(
         stderr.contains("error: the cuda backend cannot start"),
         "{stderr}"

@@ -141,7 +141,12 @@ pub fn dispatch(name: &str, device: Option<&str>, devices: &[usize], job: impl J
         }
         #[cfg(feature = "cuda")]
         "cuda" | "cuda-unfused" => {
-            for i in devices.iter().copied().chain([index.unwrap_or(0)]) {
+            // The GPUs of the run, the main one first: `--devices`, else `--device` (default 0).
+            let gpus = match devices {
+                [] => vec![index.unwrap_or(0)],
+                listed => listed.to_vec(),
+            };
+            for &i in &gpus {
                 if let Err(why) = cuda_setup::probe(i) {
                     bail!("the cuda backend cannot start: {why}");
                 }
@@ -162,11 +167,8 @@ pub fn dispatch(name: &str, device: Option<&str>, devices: &[usize], job: impl J
             }
             guard_cuda(|| {
                 let dev = burn_cuda::CudaDevice::new;
-                let on = match devices {
-                    [first, rest @ ..] => Devices::many(dev(*first), rest.iter().map(|&i| dev(i))),
-                    [] => Devices::many(dev(index.unwrap_or(0)), []),
-                }
-                .compiling(cuda_setup::kernels_compiled);
+                let on = Devices::many(dev(gpus[0]), gpus[1..].iter().map(|&i| dev(i)))
+                    .compiling(cuda_setup::kernels_compiled);
                 if name == "cuda" {
                     job.run::<burn_autodiff::Autodiff<burn_cuda::Cuda>>(on)
                 } else {
