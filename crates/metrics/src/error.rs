@@ -41,6 +41,9 @@ pub enum MetricsError {
     /// The two folders handed to the folder evaluation do not pair up or cannot be read.
     #[error("{0}")]
     Folder(String),
+    /// A measurement (LV volume, long axis) that the mask does not allow.
+    #[error("{0}")]
+    Measure(String),
     /// An output file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
