@@ -1,13 +1,14 @@
-//! The per-epoch record of a run, written as `metrics.csv` and drawn as `curves.png`.
+//! The per-epoch record of a run, written as `metrics.csv` and drawn as `curves.png` (and
+//! `curves.svg`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use image::{Rgb, RgbImage};
+use echoone_plot::{Chart, Colour, Corner, Figure, RefLine, Series, SeriesStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Result, TrainError};
 
 /// What one epoch measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,114 +82,164 @@ pub fn write_csv(path: &Path, history: &[EpochRecord]) -> Result<()> {
     Ok(echoone_data::png_io::write_atomic(path, out.as_bytes())?)
 }
 
-/// Colours of the curves: training loss, validation loss, mean Dice, then one per structure.
-pub const COLOURS: [(&str, [u8; 3]); 6] = [
-    ("train loss", [220, 60, 50]),
-    ("validation loss", [240, 160, 40]),
-    ("mean Dice", [30, 30, 30]),
-    ("LV Dice", [50, 110, 220]),
-    ("MYO Dice", [40, 170, 80]),
-    ("LA Dice", [170, 70, 190]),
-];
+/// The structures drawn on the Dice panel, in legend order.
+const STRUCTURES: [&str; 3] = ["LV", "MYO", "LA"];
+/// Up to this many epochs, each point of a curve is marked with a dot.
+const MARKED_EPOCHS: usize = 60;
 
-const PANEL: (u32, u32) = (480, 300);
-const MARGIN: u32 = 30;
-
-fn panel(img: &mut RgbImage, x0: u32, series: &[(&[f64], [u8; 3])], y_max: f64) {
-    let (w, h) = PANEL;
-    let grey = Rgb([200, 200, 200]);
-    let (left, top, right, bottom) = (x0 + MARGIN, MARGIN, x0 + w - 10, h - MARGIN);
-    for x in left..=right {
-        img.put_pixel(x, bottom, Rgb([0, 0, 0]));
-    }
-    for y in top..=bottom {
-        img.put_pixel(left, y, Rgb([0, 0, 0]));
-    }
-    for tick in 1..=4 {
-        let y = bottom - (bottom - top) * tick / 4;
-        for x in (left + 1..=right).step_by(4) {
-            img.put_pixel(x, y, grey);
+/// The epoch the trainer keeps as `best`: the first with the highest finite mean validation
+/// Dice.
+pub fn best_epoch(history: &[EpochRecord]) -> Option<usize> {
+    let mut best: Option<(f64, usize)> = None;
+    for r in history {
+        if r.val_dice.is_finite() && best.is_none_or(|(d, _)| r.val_dice > d) {
+            best = Some((r.val_dice, r.epoch));
         }
     }
-    for (values, colour) in series {
-        let n = values.len();
-        let point = |i: usize, v: f64| {
-            let fx = if n > 1 {
-                i as f64 / (n - 1) as f64
-            } else {
-                0.5
-            };
-            let fy = (v / y_max).clamp(0.0, 1.0);
-            (
-                left as f64 + fx * (right - left) as f64,
-                bottom as f64 - fy * (bottom - top) as f64,
-            )
-        };
-        let finite: Vec<(usize, f64)> = values
-            .iter()
-            .copied()
-            .enumerate()
-            .filter(|(_, v)| v.is_finite())
-            .collect();
-        for pair in finite.windows(2) {
-            let (a, b) = (point(pair[0].0, pair[0].1), point(pair[1].0, pair[1].1));
-            let steps = ((b.0 - a.0).abs().max((b.1 - a.1).abs()) as usize).max(1);
-            for s in 0..=steps {
-                let t = s as f64 / steps as f64;
-                let (x, y) = (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1));
-                dot(img, x, y, *colour, 1);
-            }
-        }
-        for &(i, v) in &finite {
-            let (x, y) = point(i, v);
-            dot(img, x, y, *colour, 2);
-        }
-    }
+    best.map(|(_, epoch)| epoch)
 }
 
-fn dot(img: &mut RgbImage, x: f64, y: f64, colour: [u8; 3], r: i64) {
-    for dy in -r..=r {
-        for dx in -r..=r {
-            let (px, py) = (x.round() as i64 + dx, y.round() as i64 + dy);
-            if px >= 0 && py >= 0 && (px as u32) < img.width() && (py as u32) < img.height() {
-                img.put_pixel(px as u32, py as u32, Rgb(colour));
-            }
-        }
-    }
-}
-
-/// Draws `curves.png`: losses per epoch on the left (scaled to the largest), Dice per epoch on
-/// the right (0 to 1, grid every 0.25). The colours are [`COLOURS`], listed in `summary.md`.
+/// Draws `curves.png` and `curves.svg` beside it: loss per epoch on the left (training and
+/// validation, the weighted BCE + Dice total), validation Dice per epoch on the right (mean and
+/// LV, MYO, LA, 0 to 1), the best epoch ([`best_epoch`]) marked on both.
 pub fn write_curves(path: &Path, history: &[EpochRecord]) -> Result<()> {
-    let mut img = RgbImage::from_pixel(2 * PANEL.0, PANEL.1, Rgb([255, 255, 255]));
-    let train: Vec<f64> = history.iter().map(|r| r.train_loss).collect();
-    let val: Vec<f64> = history.iter().map(|r| r.val_loss).collect();
-    let top = train
-        .iter()
-        .chain(&val)
-        .copied()
-        .filter(|v| v.is_finite())
-        .fold(1e-6, f64::max);
-    panel(
-        &mut img,
-        0,
-        &[(&train, COLOURS[0].1), (&val, COLOURS[1].1)],
-        top * 1.05,
-    );
-    let mean: Vec<f64> = history.iter().map(|r| r.val_dice).collect();
-    let per: Vec<Vec<f64>> = ["LV", "MYO", "LA"]
-        .iter()
-        .map(|s| {
-            history
-                .iter()
-                .map(|r| r.val_dice_structure.get(*s).copied().unwrap_or(f64::NAN))
-                .collect()
-        })
-        .collect();
-    let mut series: Vec<(&[f64], [u8; 3])> = vec![(&mean, COLOURS[2].1)];
-    for (values, (_, colour)) in per.iter().zip(&COLOURS[3..]) {
-        series.push((values, *colour));
+    let style = if history.len() <= MARKED_EPOCHS {
+        SeriesStyle::LineWithMarkers
+    } else {
+        SeriesStyle::Line
+    };
+    let curve = |name: &str, value: &dyn Fn(&EpochRecord) -> f64, colour: Colour| {
+        let points = history.iter().map(|r| (r.epoch as f64, value(r))).collect();
+        Series::new(name, points, style, colour)
+    };
+    let mut loss = Chart::new("Loss per epoch", "epoch", "loss (weighted BCE + Dice)")
+        .with_x_ticks(history.len().clamp(1, 10))
+        .with_series(curve(
+            "training loss",
+            &|r| r.train_loss,
+            Colour::palette(0),
+        ))
+        .with_series(curve(
+            "validation loss",
+            &|r| r.val_loss,
+            Colour::palette(1),
+        ));
+    let mut dice = Chart::new("Validation Dice per epoch", "epoch", "Dice")
+        .with_x_ticks(history.len().clamp(1, 10))
+        .with_y_range(0.0, 1.0)
+        .with_legend(Corner::LowerRight);
+    for (structure, colour) in STRUCTURES.into_iter().zip([0, 2, 3]) {
+        let value = |r: &EpochRecord| {
+            let dice = r.val_dice_structure.get(structure);
+            dice.copied().unwrap_or(f64::NAN)
+        };
+        dice = dice.with_series(curve(structure, &value, Colour::palette(colour)));
     }
-    panel(&mut img, PANEL.0, &series, 1.0);
-    crate::overlay::write_png(path, &img)
+    // Last, so that the mean is drawn over the structures.
+    dice = dice.with_series(curve("mean Dice", &|r| r.val_dice, Colour::BLACK));
+    if let Some(epoch) = best_epoch(history) {
+        let line = RefLine::new(epoch as f64, format!("best epoch {epoch}")).dashed();
+        loss = loss.with_vline(line.clone());
+        dice = dice.with_vline(line);
+    }
+    Figure::new(vec![loss, dice])
+        .write(path)
+        .map_err(|e| TrainError::file(e.path(), e.reason()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(epoch: usize, val_dice: f64) -> EpochRecord {
+        let per = |d: f64| {
+            [("LA", d - 0.05), ("LV", d + 0.05), ("MYO", d)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect()
+        };
+        EpochRecord {
+            epoch,
+            lr: 1e-4,
+            train_loss: 1.0 / epoch as f64,
+            train_terms: BTreeMap::from([("main_bce".to_string(), 0.1)]),
+            val_loss: 1.2 / epoch as f64,
+            val_dice,
+            val_dice_structure: per(val_dice),
+            val_dice_plane: BTreeMap::from([("A4C".to_string(), val_dice)]),
+            samples_per_second: 10.0,
+            seconds: 1.0,
+        }
+    }
+
+    /// A 50-epoch history whose best mean Dice (0.9) is at epoch 37, tied at 45, with a NaN.
+    fn history() -> Vec<EpochRecord> {
+        (1..=50)
+            .map(|e| {
+                let dice = match e {
+                    37 | 45 => 0.9,
+                    12 => f64::NAN,
+                    _ => 0.8 - 0.3 / e as f64,
+                };
+                record(e, dice)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_best_epoch_is_the_first_with_the_highest_finite_mean_dice() {
+        assert_eq!(best_epoch(&history()), Some(37));
+        assert_eq!(best_epoch(&[record(1, f64::NAN)]), None);
+        assert_eq!(best_epoch(&[]), None);
+    }
+
+    #[test]
+    fn curves_are_written_as_png_and_svg_with_every_series_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.png");
+        write_curves(&path, &history()).unwrap();
+        let png = std::fs::read(&path).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        let svg = std::fs::read_to_string(dir.path().join("curves.svg")).unwrap();
+        for text in [
+            "Loss per epoch",
+            "Validation Dice per epoch",
+            "loss (weighted BCE + Dice)",
+            "training loss",
+            "validation loss",
+            "mean Dice",
+            "LV",
+            "MYO",
+            "LA",
+            "best epoch 37",
+        ] {
+            assert!(
+                svg.contains(&format!(">\n{text}\n</text>")),
+                "{text} missing"
+            );
+        }
+    }
+
+    #[test]
+    fn curves_of_no_epoch_or_one_epoch_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.png");
+        write_curves(&path, &[]).unwrap();
+        let svg = std::fs::read_to_string(dir.path().join("curves.svg")).unwrap();
+        assert!(svg.contains("Loss per epoch") && !svg.contains("best epoch"));
+        write_curves(&path, &[record(1, 0.5)]).unwrap();
+        let svg = std::fs::read_to_string(dir.path().join("curves.svg")).unwrap();
+        assert!(svg.contains(">\nbest epoch 1\n</text>"));
+    }
+
+    #[test]
+    fn a_curves_path_that_cannot_be_written_is_a_file_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing").join("curves.png");
+        match write_curves(&path, &history()) {
+            Err(TrainError::File { path: p, .. }) => assert_eq!(p, path),
+            other => panic!("{other:?}"),
+        }
+    }
 }
