@@ -115,8 +115,8 @@ fn half_sequence(dir: &Path, stem: &str, template: &SampleInfo) -> Result<Vec<Sa
     Ok(out)
 }
 
-fn read_all(root: &Path, half_sequences: bool) -> Result<Vec<Sample>> {
-    let splits = official_splits(root)?;
+/// The `patient*` folders under `root`, sorted by name; none is an error.
+pub(crate) fn patient_dirs(root: &Path) -> Result<Vec<PathBuf>> {
     let mut patients: Vec<PathBuf> = Vec::new();
     for parent in patient_parents(root) {
         let entries = std::fs::read_dir(&parent).map_err(|e| DataError::io(&parent, e))?;
@@ -138,6 +138,12 @@ fn read_all(root: &Path, half_sequences: bool) -> Result<Vec<Sample>> {
             "no patient folders (expected database_nifti/patientXXXX or training/patientXXXX)",
         ));
     }
+    Ok(patients)
+}
+
+fn read_all(root: &Path, half_sequences: bool) -> Result<Vec<Sample>> {
+    let splits = official_splits(root)?;
+    let patients = patient_dirs(root)?;
     let mut out = Vec::new();
     for dir in patients {
         let patient = dir

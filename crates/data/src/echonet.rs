@@ -29,7 +29,7 @@ struct Listed {
 /// The tracings of one video: per traced frame (in file order) its `X1, Y1, X2, Y2` points.
 type Tracings = Vec<(u32, Vec<[f64; 4]>)>;
 
-fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>> {
+pub(crate) fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>> {
     let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
     Ok(csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -37,7 +37,7 @@ fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>> {
 }
 
 /// The column index of each of `names` in the header of `path`.
-fn columns<R: std::io::Read>(
+pub(crate) fn columns<R: std::io::Read>(
     path: &Path,
     reader: &mut csv::Reader<R>,
     names: &[&str],
@@ -58,7 +58,7 @@ fn columns<R: std::io::Read>(
 }
 
 /// The video name without its `.avi` extension (FileList omits it, VolumeTracings keeps it).
-fn video_key(name: &str) -> String {
+pub(crate) fn video_key(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".avi") {
         name[..name.len() - 4].to_string()

@@ -1,9 +1,11 @@
 //! `data`: synthesise, inspect and export echo datasets.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use echoone_data::synthetic::write_cine;
 use echoone_data::{
     DatasetSpec, Plane, Sample, SplitPlan, SyntheticConfig, authors, inspect, sheet, split,
 };
@@ -37,6 +39,31 @@ enum Command {
         planes: Vec<String>,
         #[command(flatten)]
         split: SplitArgs,
+    },
+    /// Write synthetic cine loops with their true EDV, ESV and EF: per case `<case>_<plane>.nii.gz`,
+    /// `<case>_<plane>_gt.nii.gz` and `<case>_<plane>.cfg`.
+    Cine {
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of cases (patients).
+        #[arg(long, default_value_t = 4)]
+        cases: usize,
+        /// Seed: the same seed draws the same patients as `synth`.
+        #[arg(long, default_value_t = 1234)]
+        seed: u64,
+        /// Plane: 2CH, 3CH, 4CH or PSAX.
+        #[arg(long, default_value = "4CH")]
+        plane: String,
+        /// Frames a heart cycle (20 to 40).
+        #[arg(long, default_value_t = 30)]
+        frames: usize,
+        /// Heart cycles.
+        #[arg(long, default_value_t = 2)]
+        beats: usize,
+        /// Image side in pixels.
+        #[arg(long, default_value_t = 256)]
+        size: u32,
     },
     /// Print counts per plane, structure, split and phase, and write a contact sheet.
     Inspect {
@@ -96,8 +123,18 @@ fn load(spec: &str, split: &SplitArgs) -> Result<(DatasetSpec, Vec<Sample>)> {
     Ok((spec, samples))
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
         Command::Synth {
             out,
             cases,
@@ -124,6 +161,39 @@ fn main() -> Result<()> {
                 samples.len(),
                 out.display()
             );
+        }
+        Command::Cine {
+            out,
+            cases,
+            seed,
+            plane,
+            frames,
+            beats,
+            size,
+        } => {
+            let plane = Plane::parse(&plane).with_context(|| format!("unknown plane {plane:?}"))?;
+            let cfg = SyntheticConfig {
+                cases,
+                seed,
+                width: size,
+                height: size,
+                ..SyntheticConfig::default()
+            };
+            cfg.validate()?;
+            for case in 0..cases {
+                let cine = cfg.cine(case, plane, frames, beats)?;
+                let stem = format!("{}_{plane}", SyntheticConfig::case_name(case));
+                write_cine(&cine, &out, &stem)?;
+                let t = cine.truth;
+                println!(
+                    "{stem}: {} frames, EDV {:.1} ml, ESV {:.1} ml, EF {:.1} %",
+                    cine.frames.len(),
+                    t.edv_ml,
+                    t.esv_ml,
+                    t.ef_pct
+                );
+            }
+            println!("wrote {cases} cines to {}", out.display());
         }
         Command::Inspect {
             spec,

@@ -1,22 +1,45 @@
 //! The synthetic multi-plane echo generator: the embedded default dataset.
 //!
-//! Each case is one patient with its own heart (size, wall thickness, ejection fraction); each of
-//! its views (2CH, 3CH, 4CH, PSAX) is drawn at end-diastole and end-systole with a random pose,
-//! then imaged by a random scanner (sector, gain, speckle, attenuation). Everything is a pure
-//! function of (seed, case, plane, phase): a case can be generated alone, in any order.
+//! Each case is one patient with its own heart: one 3-D left-ventricular cavity (`cavity.rs`
+//! gives its formulas) with a true end-diastolic volume and ejection fraction, a wall thickness
+//! and atria. Its apical views (2CH, 3CH, 4CH) are sections of that cavity through its long axis at
+//! the planes' azimuths, and its PSAX view the cross-section at mid-ventricle; each view is drawn
+//! at end-diastole and end-systole (or along a cine, see [`Cine`]) with a random pose, then imaged
+//! by a random scanner (sector, gain, speckle, attenuation). Everything is a pure function of
+//! (seed, case, plane, phase or frame): a case can be generated alone, in any order.
 
 mod anatomy;
+mod cavity;
+mod cine;
+mod nifti_writer;
 mod scanner;
 
 use std::path::Path;
 
+use image::GrayImage;
+
 use crate::error::{DataError, Result};
+use crate::reference::{EF_REFERENCE_CSV, EfReference, write_references};
 use crate::rng::Rng;
 use crate::sample::{Phase, Plane, Sample, SampleInfo, StructureSet};
 use crate::split::SplitPlan;
 
 use anatomy::{Anatomy, Patient};
 use scanner::Scanner;
+
+pub use cine::{Cine, FRAMES_PER_BEAT, write_cine};
+
+/// The true left-ventricular volumes and ejection fraction of one synthetic case, integrated
+/// over its 3-D cavity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LvTruth {
+    /// End-diastolic cavity volume in ml.
+    pub edv_ml: f64,
+    /// End-systolic cavity volume in ml.
+    pub esv_ml: f64,
+    /// Ejection fraction in percent, `100 (EDV - ESV) / EDV`.
+    pub ef_pct: f64,
+}
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,24 +130,37 @@ impl SyntheticConfig {
         Ok(self.draw(case, plane, phase))
     }
 
-    /// One image of case `case` (the config must be valid).
-    fn draw(&self, case: usize, plane: Plane, phase: Phase) -> Sample {
+    /// The patient of case `case`.
+    fn patient(&self, case: usize) -> Patient {
+        Patient::new(&mut Rng::derive(self.seed, &[case as u64]))
+    }
+
+    /// The image and label map of view `plane` of case `case` at contraction `c` (0 ED, 1 ES),
+    /// with its speckle drawn from the stream `noise`, and the pixel spacing in mm (the image
+    /// height is the imaging depth, `Patient::depth_mm`).
+    fn render(&self, case: usize, plane: Plane, c: f64, noise: u64) -> (GrayImage, GrayImage, f64) {
         let case_key = case as u64;
-        let mut patient_rng = Rng::derive(self.seed, &[case_key]);
-        let patient = Patient::new(&mut patient_rng);
-        let depth_mm = patient_rng.range(140.0, 170.0) as f64;
+        let patient = self.patient(case);
         let plane_key = plane.id() as u64 + 1;
         let mut pose_rng = Rng::derive(self.seed, &[case_key, plane_key]);
-        let anatomy = Anatomy::new(&patient, plane, phase, &mut pose_rng);
+        let anatomy = Anatomy::new(&patient, plane, c, &mut pose_rng);
         let mut scan_rng = Rng::derive(self.seed, &[case_key, plane_key, 100]);
         let scanner = Scanner::new(&mut scan_rng, self.width, self.height);
-        let phase_key = match phase {
-            Phase::Ed => 1,
-            Phase::Es => 2,
-        };
-        let mut noise_rng = Rng::derive(self.seed, &[case_key, plane_key, phase_key, 200]);
+        let mut noise_rng = Rng::derive(self.seed, &[case_key, plane_key, noise, 200]);
         let (image, label) = scanner.render(&anatomy, &mut noise_rng);
-        let spacing = depth_mm / self.height as f64;
+        // Rounded to 1e-6 mm (a relative change below 1e-8): a short decimal that text formats
+        // such as samples.jsonl read back bit for bit.
+        let spacing = (patient.depth_mm / self.height as f64 * 1e6).round() / 1e6;
+        (image, label, spacing)
+    }
+
+    /// One image of case `case` (the config must be valid): ED is contraction 0, ES 1.
+    fn draw(&self, case: usize, plane: Plane, phase: Phase) -> Sample {
+        let (c, noise) = match phase {
+            Phase::Ed => (0.0, 1),
+            Phase::Es => (1.0, 2),
+        };
+        let (image, label, spacing) = self.render(case, plane, c, noise);
         let mut info = SampleInfo::new("synthetic", Self::case_name(case));
         info.plane = plane;
         info.phase = Some(phase);
@@ -136,6 +172,47 @@ impl SyntheticConfig {
             annotated,
             info,
         }
+    }
+
+    /// The true EDV, ESV (ml) and EF (%) of case `case`, integrated over its 3-D LV cavity.
+    pub fn truth(&self, case: usize) -> Result<LvTruth> {
+        self.check_case(case)?;
+        let patient = self.patient(case);
+        // Normalised units: the image height is the depth, so one unit cubed is depth^3 mm^3.
+        let ml = patient.depth_mm.powi(3) / 1000.0;
+        let (edv_ml, esv_ml) = (patient.volume(0.0) * ml, patient.volume(1.0) * ml);
+        Ok(LvTruth {
+            edv_ml,
+            esv_ml,
+            ef_pct: 100.0 * (edv_ml - esv_ml) / edv_ml,
+        })
+    }
+
+    /// Checks the configuration and that `case` is one of its cases.
+    fn check_case(&self, case: usize) -> Result<()> {
+        self.validate()?;
+        if case >= self.cases {
+            return Err(DataError::Invalid(format!(
+                "synthetic: case {case} out of range ({} cases)",
+                self.cases
+            )));
+        }
+        Ok(())
+    }
+
+    /// The reference (true) volumes and ejection fraction of every case.
+    pub fn references(&self) -> Result<Vec<EfReference>> {
+        (0..self.cases)
+            .map(|case| {
+                let t = self.truth(case)?;
+                Ok(EfReference {
+                    case: Self::case_name(case),
+                    edv_ml: Some(t.edv_ml),
+                    esv_ml: Some(t.esv_ml),
+                    ef_pct: Some(t.ef_pct),
+                })
+            })
+            .collect()
     }
 
     /// All images, generated on `threads` threads (0: as many as the machine has).
@@ -169,11 +246,14 @@ impl SyntheticConfig {
     }
 
     /// Generates the dataset with a patient-level split drawn by `plan` and writes it to `dir`
-    /// in the authors' PNG layout (sub-set `Synthetic`).
+    /// in the authors' PNG layout (sub-set `Synthetic`), with the true volumes and ejection
+    /// fractions in `ef_reference.csv`.
     pub fn write(&self, dir: &Path, plan: &SplitPlan) -> Result<Vec<Sample>> {
+        let references = self.references()?;
         let mut samples = self.generate(0)?;
         crate::split::assign(&mut samples, plan, None)?;
         crate::authors::write(dir, "Synthetic", &samples)?;
+        write_references(&dir.join(EF_REFERENCE_CSV), &references)?;
         Ok(samples)
     }
 }
@@ -258,6 +338,58 @@ mod tests {
                 mean(2)
             );
         }
+    }
+
+    #[test]
+    fn truth_is_realistic_and_the_volumes_follow_the_ejection_fraction() {
+        let cfg = SyntheticConfig::default();
+        for case in 0..cfg.cases {
+            let t = cfg.truth(case).unwrap();
+            let p = cfg.patient(case);
+            let length_mm = p.cavity.length * p.depth_mm;
+            assert!(
+                (70.0..=95.0).contains(&length_mm),
+                "case {case}: {length_mm} mm"
+            );
+            assert!((70.0..=200.0).contains(&t.edv_ml), "case {case}: {t:?}");
+            assert!((20.0..=75.0).contains(&t.ef_pct), "case {case}: {t:?}");
+            assert!(
+                (t.esv_ml / t.edv_ml - (1.0 - p.ejection)).abs() < 1e-9,
+                "{t:?}"
+            );
+            assert!((t.ef_pct - 100.0 * p.ejection).abs() < 1e-7, "{t:?}");
+            let ml = p.depth_mm.powi(3) / 1000.0;
+            assert!((t.edv_ml / (p.cavity.volume() * ml) - 1.0).abs() < 1e-12);
+        }
+        let t = cfg.truth(3).unwrap();
+        assert_eq!(t, cfg.truth(3).unwrap());
+        assert_ne!(
+            t,
+            SyntheticConfig {
+                seed: 5,
+                ..cfg.clone()
+            }
+            .truth(3)
+            .unwrap()
+        );
+        assert!(cfg.truth(40).is_err());
+    }
+
+    #[test]
+    fn written_dataset_keeps_its_reference() {
+        let cfg = SyntheticConfig {
+            cases: 2,
+            width: 64,
+            height: 64,
+            planes: vec![Plane::FourChamber],
+            ..SyntheticConfig::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("set");
+        cfg.write(&out, &SplitPlan::default()).unwrap();
+        let refs = crate::reference::read_references(&crate::DatasetSpec::Png(out)).unwrap();
+        assert_eq!(refs, cfg.references().unwrap());
+        assert_eq!(refs[1].ef_pct, Some(cfg.truth(1).unwrap().ef_pct));
     }
 
     #[test]
