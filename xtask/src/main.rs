@@ -63,6 +63,10 @@ const TRAIN_COMMANDS: &[(&str, &str)] = &[
         "predict",
         "segment images, NIfTI or videos with a checkpoint",
     ),
+    (
+        "ef",
+        "LV volumes and EF per case: reference, masks, predictions",
+    ),
 ];
 
 /// Backends the `echoone` binary can be built with, and the cargo feature of each.

@@ -10,9 +10,12 @@
 //! 5. 20 discs along the long axis: at each, the width of the mask across the axis, walked
 //!    outwards from 8 pixels on each side in half-pixel steps until the mask ends.
 //!
-//! Biplane volume: `pi / 4 * h * sum(a_i * b_i)` over the two views' diameters with the larger
-//! step `h` of the four masks (2CH and 4CH at ED and ES); single plane: `pi / 4 * h * sum(a_i^2)`
-//! with the view's own step (EchoNet-Dynamic's A4C method).
+//! Biplane volume: `pi / 4 * h * sum(a_i * b_i)` over the two views' diameters, with the disc
+//! height `h` chosen by [`DiscStep`]: the CAMUS script takes the largest step of the four masks
+//! (2CH and 4CH at ED and ES) for both instants, which inflates ESV by the long-axis shortening
+//! (ED length / ES length); the guideline method gives each instant the larger step of its own two
+//! views. Single plane: `pi / 4 * h * sum(a_i^2)` with the view's own step (EchoNet-Dynamic's A4C
+//! method).
 
 use crate::contour::contours;
 use crate::error::{MetricsError, Result};
@@ -32,6 +35,35 @@ pub struct DiscProfile {
     pub step_mm: f64,
     /// Long-axis length (annulus midpoint to apex), in mm.
     pub length_mm: f64,
+}
+
+/// The disc height of biplane volumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiscStep {
+    /// One height for ED and ES, the largest of the four masks' (the CAMUS organisers' script).
+    Camus,
+    /// Each instant the larger height of its own two views (the guideline method of discs).
+    PerPhase,
+}
+
+impl DiscStep {
+    /// Parses `camus` or `per-phase`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "camus" => Some(Self::Camus),
+            "per-phase" => Some(Self::PerPhase),
+            _ => None,
+        }
+    }
+
+    /// The name: camus or per-phase.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Camus => "camus",
+            Self::PerPhase => "per-phase",
+        }
+    }
 }
 
 /// End-diastolic and end-systolic LV volumes.
@@ -110,17 +142,23 @@ pub fn single_plane_volume_ml(profile: &DiscProfile) -> f64 {
     biplane_volume_ml(profile, profile, profile.step_mm)
 }
 
-/// Biplane ED and ES volumes from the four profiles, with the larger step of the four (as the
-/// CAMUS organisers' script).
-pub fn biplane(two_ch: [&DiscProfile; 2], four_ch: [&DiscProfile; 2]) -> Volumes {
-    let step = two_ch
-        .iter()
-        .chain(&four_ch)
-        .map(|p| p.step_mm)
-        .fold(0.0, f64::max);
+/// Biplane ED and ES volumes from the four profiles (`[ED, ES]` of each view), with the disc
+/// height chosen by `step`.
+pub fn biplane(two_ch: [&DiscProfile; 2], four_ch: [&DiscProfile; 2], step: DiscStep) -> Volumes {
+    let largest = |ps: &[&DiscProfile]| ps.iter().map(|p| p.step_mm).fold(0.0, f64::max);
+    let (ed_step, es_step) = match step {
+        DiscStep::Camus => {
+            let all = largest(&[two_ch[0], two_ch[1], four_ch[0], four_ch[1]]);
+            (all, all)
+        }
+        DiscStep::PerPhase => (
+            largest(&[two_ch[0], four_ch[0]]),
+            largest(&[two_ch[1], four_ch[1]]),
+        ),
+    };
     Volumes {
-        edv_ml: biplane_volume_ml(two_ch[0], four_ch[0], step),
-        esv_ml: biplane_volume_ml(two_ch[1], four_ch[1], step),
+        edv_ml: biplane_volume_ml(two_ch[0], four_ch[0], ed_step),
+        esv_ml: biplane_volume_ml(two_ch[1], four_ch[1], es_step),
     }
 }
 
@@ -233,6 +271,25 @@ mod tests {
     fn an_empty_mask_is_an_error() {
         let e = disc_profile(&BinaryMask::empty(10, 10), Spacing::unit()).unwrap_err();
         assert!(e.to_string().contains("empty"), "{e}");
+    }
+
+    #[test]
+    fn the_camus_step_inflates_esv_by_the_shortening_and_per_phase_does_not() {
+        let ed = disc_profile(&half_ellipse(220, 140, 200, 160.0, 50.0), Spacing::unit()).unwrap();
+        let es = disc_profile(&half_ellipse(220, 140, 200, 120.0, 40.0), Spacing::unit()).unwrap();
+        let camus = biplane([&ed, &es], [&ed, &es], DiscStep::Camus);
+        let own = biplane([&ed, &es], [&ed, &es], DiscStep::PerPhase);
+        assert_eq!(camus.edv_ml, own.edv_ml);
+        let ratio = camus.esv_ml / own.esv_ml;
+        assert!(
+            (ratio - ed.step_mm / es.step_mm).abs() < 1e-12 && ratio > 1.3,
+            "{ratio}"
+        );
+        assert_eq!(DiscStep::parse("per-phase"), Some(DiscStep::PerPhase));
+        assert_eq!(
+            DiscStep::parse(DiscStep::Camus.name()),
+            Some(DiscStep::Camus)
+        );
     }
 
     #[test]

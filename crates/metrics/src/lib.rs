@@ -28,7 +28,7 @@ pub use agreement::Agreement;
 pub use boundary::boundary;
 pub use contour::contours;
 pub use discs::{
-    DISCS, DiscProfile, Volumes, biplane, biplane_volume_ml, disc_profile, single_plane,
+    DISCS, DiscProfile, DiscStep, Volumes, biplane, biplane_volume_ml, disc_profile, single_plane,
     single_plane_volume_ml,
 };
 pub use error::{MetricsError, Result};

@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use echoone_metrics::{DiscProfile, Spacing, biplane, disc_profile, read_label_file};
+use echoone_metrics::{DiscProfile, DiscStep, Spacing, biplane, disc_profile, read_label_file};
 use serde_json::Value;
 
 fn dir() -> PathBuf {
@@ -78,7 +78,7 @@ fn every_case_gives_the_organisers_volumes_and_ef() {
             p("4CH", "ED"),
             p("4CH", "ES"),
         );
-        let v = biplane([&two_ed, &two_es], [&four_ed, &four_es]);
+        let v = biplane([&two_ed, &two_es], [&four_ed, &four_es], DiscStep::Camus);
         // The script rounds volumes to whole millilitres; ours are not rounded.
         let (edv, esv) = (f(&case["edv_ml"]), f(&case["esv_ml"]));
         assert!(

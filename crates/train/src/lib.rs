@@ -8,6 +8,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod dashboard;
 pub mod data;
+pub mod ef;
 pub mod error;
 pub mod eval;
 pub mod evaluate;
@@ -24,6 +25,7 @@ pub mod schedule;
 pub mod step;
 pub mod steps_log;
 pub mod trainer;
+pub mod video;
 
 pub use checkpoint::{Checkpoint, TrainState};
 pub use config::{

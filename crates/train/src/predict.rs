@@ -19,6 +19,10 @@ use crate::error::{Result, TrainError};
 use crate::extractor;
 use crate::overlay::write_png;
 use crate::prior::{BatchPrior, Extractor};
+use crate::video::{Beat, measure_beats, write_video_report};
+
+/// Frames segmented per forward pass.
+pub const FRAME_BATCH: usize = 8;
 
 /// Grey frames of one input file.
 pub struct InputFrames {
@@ -140,6 +144,8 @@ pub struct Written {
     pub files: Vec<PathBuf>,
     /// Per frame, the structures found.
     pub found: Vec<Vec<Structure>>,
+    /// The beats of a sequence (ED, ES, volumes, EF); empty for one image.
+    pub beats: Vec<Beat>,
 }
 
 impl<B: Backend> Predictor<B> {
@@ -165,7 +171,8 @@ impl<B: Backend> Predictor<B> {
     }
 
     /// Segments every frame of `input` and writes `<stem>[_fNNNN]_label.png`,
-    /// `<stem>[_fNNNN]_overlay.png` and `<stem>_label.nii.gz` into `out`.
+    /// `<stem>[_fNNNN]_overlay.png` and `<stem>_label.nii.gz` into `out`; for a sequence also
+    /// the LV area curve and the beats with their EF ([`write_video_report`]).
     pub fn predict(
         &self,
         input: &InputFrames,
@@ -187,12 +194,13 @@ impl<B: Backend> Predictor<B> {
             input: input.path.clone(),
             files: Vec::new(),
             found: Vec::new(),
+            beats: Vec::new(),
         };
-        for (f, frame) in input.frames.iter().enumerate() {
-            if frame.dimensions() != (w, h) {
-                return Err(TrainError::file(&input.path, "frames differ in size"));
-            }
-            let (label, found) = self.segment(frame, prompting)?;
+        if input.frames.iter().any(|f| f.dimensions() != (w, h)) {
+            return Err(TrainError::file(&input.path, "frames differ in size"));
+        }
+        let segmented = self.segment_frames(&input.frames, prompting, FRAME_BATCH)?;
+        for (f, (frame, (label, found))) in input.frames.iter().zip(segmented).enumerate() {
             let name = if input.frames.len() > 1 {
                 format!("{stem}_f{f:04}")
             } else {
@@ -210,94 +218,154 @@ impl<B: Backend> Predictor<B> {
         let nifti = out.join(format!("{stem}_label.nii.gz"));
         write_label_nifti(&nifti, &labels, input.spacing)?;
         written.files.push(nifti);
+        if labels.len() > 1 {
+            written.beats = measure_beats(&labels, input.spacing);
+            written.files.extend(write_video_report(
+                out,
+                &stem,
+                &labels,
+                input.spacing,
+                &written.beats,
+            )?);
+        }
         Ok(written)
     }
 
-    /// The label map of one frame at its own size, and the structures found.
-    fn segment(
+    /// The label map (at each frame's own size) and the structures found of every frame,
+    /// segmented `batch` frames at a time: each frame is encoded once and decoded once per
+    /// structure.
+    pub fn segment_frames(
         &self,
-        frame: &GrayImage,
+        frames: &[GrayImage],
         prompting: &Prompting,
-    ) -> Result<(GrayImage, Vec<Structure>)> {
+        batch: usize,
+    ) -> Result<Vec<(GrayImage, Vec<Structure>)>> {
+        let mut out = Vec::with_capacity(frames.len());
+        for chunk in frames.chunks(batch.max(1)) {
+            out.extend(self.segment_batch(chunk, prompting)?);
+        }
+        Ok(out)
+    }
+
+    /// [`segment_frames`](Self::segment_frames) for one batch.
+    fn segment_batch(
+        &self,
+        frames: &[GrayImage],
+        prompting: &Prompting,
+    ) -> Result<Vec<(GrayImage, Vec<Structure>)>> {
         let side = self.ckpt.config.model.input_size;
-        let (w, h) = (frame.width() as usize, frame.height() as usize);
-        let image: Vec<f32> = bilinear(&Plane32::from_gray(frame), side, side)
-            .data
+        let images: Vec<Vec<f32>> = frames
             .iter()
-            .map(|v| (v / 255.0).clamp(0.0, 1.0))
+            .map(|frame| {
+                bilinear(&Plane32::from_gray(frame), side, side)
+                    .data
+                    .iter()
+                    .map(|v| (v / 255.0).clamp(0.0, 1.0))
+                    .collect()
+            })
             .collect();
-        let latent = match &self.extractor {
-            Some(ex) => ex
-                .latents(std::slice::from_ref(&image), side, &self.device)
-                .pop(),
-            None => None,
-        };
-        let prior_of = |structures: &[Structure]| -> Result<Option<Tensor<B, 4>>> {
-            match (&self.ckpt.prior, &latent) {
-                (Some(fitted), Some(l)) => {
-                    let bp = BatchPrior {
-                        fitted,
-                        latents: std::slice::from_ref(l),
-                    };
-                    let zeros = vec![0; structures.len()];
-                    Ok(Some(bp.tensor::<B>(&zeros, structures, &self.device)?))
+        let latents = self
+            .extractor
+            .as_ref()
+            .map(|ex| ex.latents(&images, side, &self.device));
+        let prior_of =
+            |image_of: &[usize], structures: &[Structure]| -> Result<Option<Tensor<B, 4>>> {
+                match (&self.ckpt.prior, &latents) {
+                    (Some(fitted), Some(latents)) => {
+                        let bp = BatchPrior { fitted, latents };
+                        Ok(Some(bp.tensor::<B>(image_of, structures, &self.device)?))
+                    }
+                    _ => Ok(None),
                 }
-                _ => Ok(None),
+            };
+        // Per frame, one click per structure in model pixels.
+        let clicks: Vec<Vec<(Structure, f32, f32)>> = match prompting {
+            Prompting::Clicks(c) => frames
+                .iter()
+                .map(|frame| {
+                    let sx = side as f32 / frame.width() as f32;
+                    let sy = side as f32 / frame.height() as f32;
+                    c.iter()
+                        .map(|c| (c.structure, (c.x + 0.5) * sx - 0.5, (c.y + 0.5) * sy - 0.5))
+                        .collect()
+                })
+                .collect(),
+            Prompting::Auto => {
+                let image_of: Vec<usize> = (0..frames.len())
+                    .flat_map(|f| [f; Structure::ALL.len()])
+                    .collect();
+                let structures: Vec<Structure> =
+                    (0..frames.len()).flat_map(|_| Structure::ALL).collect();
+                self.auto_clicks(frames.len(), prior_of(&image_of, &structures)?)?
             }
         };
-        let (sx, sy) = (side as f32 / w as f32, side as f32 / h as f32);
-        let clicks: Vec<(Structure, f32, f32)> = match prompting {
-            Prompting::Clicks(c) => c
-                .iter()
-                .map(|c| (c.structure, (c.x + 0.5) * sx - 0.5, (c.y + 0.5) * sy - 0.5))
-                .collect(),
-            Prompting::Auto => self.auto_clicks(prior_of(&Structure::ALL)?)?,
-        };
-        let mut best = vec![(0u8, 0.0f32); side * side];
-        let mut found = Vec::new();
-        if !clicks.is_empty() {
-            let n = clicks.len();
-            let structures: Vec<Structure> = clicks.iter().map(|c| c.0).collect();
-            let images = Tensor::<B, 4>::from_data(
-                TensorData::new(image.clone(), [1, 1, side, side]),
+        let image_of: Vec<usize> = clicks
+            .iter()
+            .enumerate()
+            .flat_map(|(f, c)| std::iter::repeat_n(f, c.len()))
+            .collect();
+        let prompts: Vec<(Structure, f32, f32)> = clicks.into_iter().flatten().collect();
+        let mut best = vec![vec![(0u8, 0.0f32); side * side]; frames.len()];
+        let mut found = vec![Vec::new(); frames.len()];
+        if !prompts.is_empty() {
+            let n = prompts.len();
+            let structures: Vec<Structure> = prompts.iter().map(|c| c.0).collect();
+            let batch = Tensor::<B, 4>::from_data(
+                TensorData::new(images.concat(), [frames.len(), 1, side, side]),
                 &self.device,
             );
-            let pts: Vec<f32> = clicks.iter().flat_map(|c| [c.1, c.2]).collect();
+            let pts: Vec<f32> = prompts.iter().flat_map(|c| [c.1, c.2]).collect();
             let points = Tensor::<B, 3>::from_data(TensorData::new(pts, [n, 1, 2]), &self.device);
             let labels = Tensor::<B, 2, Int>::ones([n, 1], &self.device);
-            // One image, one encoding, one prompt per structure.
             let out = self.model.forward_shared(
-                images,
-                &vec![0; n],
+                batch,
+                &image_of,
                 points,
                 labels,
-                prior_of(&structures)?,
+                prior_of(&image_of, &structures)?,
             )?;
             let masks: Vec<f32> = out.masks.into_data().iter::<f32>().collect();
-            for (s, logits) in structures.iter().zip(masks.chunks(side * side)) {
+            for ((&f, s), logits) in image_of
+                .iter()
+                .zip(&structures)
+                .zip(masks.chunks(side * side))
+            {
                 let mut any = false;
-                for (b, &v) in best.iter_mut().zip(logits) {
+                for (b, &v) in best[f].iter_mut().zip(logits) {
                     if v > 0.0 && (b.0 == 0 || v > b.1) {
                         *b = (s.label(), v);
                         any = true;
                     }
                 }
                 if any {
-                    found.push(*s);
+                    found[f].push(*s);
                 }
             }
         }
-        let small: Vec<u8> = best.iter().map(|b| b.0).collect();
-        let full = nearest(&small, side, side, w, h);
-        let label = GrayImage::from_raw(w as u32, h as u32, full)
-            .ok_or_else(|| TrainError::Config("label map size".into()))?;
-        Ok((label, found))
+        frames
+            .iter()
+            .zip(best)
+            .zip(found)
+            .map(|((frame, best), found)| {
+                let (w, h) = (frame.width() as usize, frame.height() as usize);
+                let small: Vec<u8> = best.iter().map(|b| b.0).collect();
+                let label =
+                    GrayImage::from_raw(w as u32, h as u32, nearest(&small, side, side, w, h))
+                        .ok_or_else(|| TrainError::Config("label map size".into()))?;
+                Ok((label, found))
+            })
+            .collect()
     }
 
-    /// Clicks from PC-Mask's coarse masks (one per structure, in model pixels).
-    fn auto_clicks(&self, prior: Option<Tensor<B, 4>>) -> Result<Vec<(Structure, f32, f32)>> {
+    /// Clicks from PC-Mask's coarse masks, per frame one per structure found (in model pixels);
+    /// `prior` holds the frames' priors for LV, MYO, LA in turn.
+    fn auto_clicks(
+        &self,
+        frames: usize,
+        prior: Option<Tensor<B, 4>>,
+    ) -> Result<Vec<Vec<(Structure, f32, f32)>>> {
         let (Some(unet), Some(prior)) = (&self.model.prior_unet, prior) else {
-            return Ok(Vec::new());
+            return Ok(vec![Vec::new(); frames]);
         };
         let low = self.ckpt.config.model.low_res_size();
         let side = self.ckpt.config.model.input_size;
@@ -308,13 +376,23 @@ impl<B: Backend> Predictor<B> {
         );
         let values: Vec<f32> = coarse.into_data().iter::<f32>().collect();
         let scale = side as f32 / low as f32;
-        Ok(Structure::ALL
-            .into_iter()
-            .zip(values.chunks(low * low))
-            .filter_map(|(s, logits)| {
-                let mask: Vec<u8> = logits.iter().map(|&v| u8::from(v > 0.0)).collect();
-                let p = eval_point(&mask, low);
-                (p.label == 1).then_some((s, (p.x + 0.5) * scale - 0.5, (p.y + 0.5) * scale - 0.5))
+        let per_frame = Structure::ALL.len() * low * low;
+        Ok(values
+            .chunks(per_frame)
+            .map(|frame| {
+                Structure::ALL
+                    .into_iter()
+                    .zip(frame.chunks(low * low))
+                    .filter_map(|(s, logits)| {
+                        let mask: Vec<u8> = logits.iter().map(|&v| u8::from(v > 0.0)).collect();
+                        let p = eval_point(&mask, low);
+                        (p.label == 1).then_some((
+                            s,
+                            (p.x + 0.5) * scale - 0.5,
+                            (p.y + 0.5) * scale - 0.5,
+                        ))
+                    })
+                    .collect()
             })
             .collect())
     }

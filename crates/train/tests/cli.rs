@@ -162,6 +162,86 @@ fn train_writes_the_artefact_tree_and_the_loss_goes_down() {
     let clip = echoone_data::nifti_io::read(&pred_out.join("ES0001 _4CH_1_label.nii.gz")).unwrap();
     assert_eq!(clip.frames, frames);
     assert!(pred_out.join("ES0001 _4CH_1_f0000_overlay.png").is_file());
+
+    // A synthetic cine (NIfTI 2D+t): every frame segmented, the LV area curve and the beats.
+    let cfg = echoone_data::SyntheticConfig {
+        cases: 1,
+        width: 64,
+        height: 64,
+        ..Default::default()
+    };
+    let cine = cfg
+        .cine(0, echoone_data::Plane::FourChamber, 24, 2)
+        .unwrap();
+    echoone_data::synthetic::write_cine(&cine, tmp.path(), "cine").unwrap();
+    let said = ok(&echoone(&[
+        "predict",
+        "--checkpoint",
+        out.to_str().unwrap(),
+        tmp.path().join("cine.nii.gz").to_str().unwrap(),
+        "--auto-prompt",
+        "--out",
+        pred_out.to_str().unwrap(),
+    ]));
+    assert!(said.contains("48 frame(s)"), "{said}");
+    let area = fs::read_to_string(pred_out.join("cine_lv_area.csv")).unwrap();
+    assert!(area.starts_with("frame,lv_area_mm2,phase"), "{area}");
+    assert_eq!(area.lines().count(), 49);
+    let beats = fs::read_to_string(pred_out.join("cine_beats.csv")).unwrap();
+    assert!(
+        beats.starts_with("beat,ed_frame,es_frame,edv_ml,esv_ml,ef_pct"),
+        "{beats}"
+    );
+    assert!(
+        pred_out.join("cine_lv_area.png").is_file() && pred_out.join("cine_lv_area.svg").is_file()
+    );
+
+    // ef: the stated, mask and predicted volumes of the run's test cases.
+    let ef_out = tmp.path().join("ef");
+    let said = ok(&echoone(&[
+        "ef",
+        "--checkpoint",
+        out.to_str().unwrap(),
+        "--split",
+        "test",
+        "--out",
+        ef_out.to_str().unwrap(),
+    ]));
+    assert!(said.contains("masks vs reference"), "{said}");
+    let csv = fs::read_to_string(ef_out.join("volumes.csv")).unwrap();
+    assert!(csv.starts_with("case,source,edv_ml,esv_ml,ef_pct"), "{csv}");
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(ef_out.join("ef.json")).unwrap()).unwrap();
+    let cases: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1) == Some("reference"))
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    assert!(!cases.is_empty(), "{csv}");
+    // Every test case is measured from its masks, and measured or skipped (with a reason) from
+    // the predictions.
+    for case in &cases {
+        let row = |source: &str| {
+            csv.lines()
+                .any(|l| l.starts_with(&format!("{case},{source},")))
+        };
+        let skipped = report["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["case"] == *case && s["source"] == "predicted");
+        assert!(row("masks"), "{case}: no masks row\n{csv}");
+        assert!(
+            row("predicted") || skipped,
+            "{case}: predicted neither measured nor skipped"
+        );
+    }
+    assert_eq!(report["comparisons"][0]["source"], "masks");
+    assert_eq!(report["comparisons"][0]["ef_pct"]["n"], cases.len());
+    for file in ["summary.md", "bland_altman.png", "bland_altman.svg"] {
+        assert!(ef_out.join(file).is_file(), "missing {file}");
+    }
 }
 
 #[test]

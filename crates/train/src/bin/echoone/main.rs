@@ -4,6 +4,7 @@ mod ablate_cmd;
 mod backend;
 #[cfg(feature = "cuda")]
 mod cuda_setup;
+mod ef_cmd;
 mod eval_cmd;
 mod predict_cmd;
 mod train_cmd;
@@ -41,6 +42,8 @@ enum Command {
     Eval(eval_cmd::EvalArgs),
     /// Segment images, NIfTI volumes or videos with a checkpoint.
     Predict(predict_cmd::PredictArgs),
+    /// LV volumes and ejection fraction per case: stated, from the masks, from predictions.
+    Ef(ef_cmd::EfArgs),
 }
 
 impl Command {
@@ -49,7 +52,7 @@ impl Command {
         match self {
             Command::Train(args) => args.devices.clone(),
             Command::Ablate(args) => args.train.devices.clone(),
-            Command::Eval(_) | Command::Predict(_) => Vec::new(),
+            Command::Eval(_) | Command::Predict(_) | Command::Ef(_) => Vec::new(),
         }
     }
 }
@@ -61,6 +64,7 @@ impl Job for Command {
             Command::Eval(args) => args.run::<B>(devices),
             Command::Ablate(args) => args.run::<B>(devices),
             Command::Predict(args) => args.run::<B>(devices),
+            Command::Ef(args) => args.run::<B>(devices),
         }
     }
 }

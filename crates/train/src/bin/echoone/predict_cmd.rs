@@ -81,6 +81,24 @@ impl Job for PredictArgs {
                 written.files.len(),
                 self.out.display()
             );
+            for (k, b) in written.beats.iter().enumerate() {
+                let ml = |v: f64| {
+                    if v.is_finite() {
+                        format!("{v:.1} ml")
+                    } else {
+                        "? ml (no spacing)".into()
+                    }
+                };
+                println!(
+                    "  beat {}: ED frame {}, ES frame {}, EDV {}, ESV {}, single-plane EF {:.1} %",
+                    k + 1,
+                    b.ed,
+                    b.es,
+                    ml(b.edv_ml),
+                    ml(b.esv_ml),
+                    b.ef_pct
+                );
+            }
         }
         Ok(())
     }

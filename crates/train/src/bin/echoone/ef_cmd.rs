@@ -1,0 +1,141 @@
+//! `echoone ef`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::backend::AutodiffBackend;
+use clap::Args;
+use echoone_data::reference::read_references;
+use echoone_data::{DatasetSpec, SplitPlan};
+use echoone_metrics::DiscStep;
+use echoone_train::Checkpoint;
+use echoone_train::ef::{EfReport, compare, measure_sources, write_report};
+use echoone_train::predict::Predictor;
+
+use crate::backend::{Devices, Job};
+use crate::eval_cmd::parse_split;
+
+/// Arguments of `echoone ef`.
+#[derive(Args, Debug, Clone)]
+pub struct EfArgs {
+    /// Dataset (default: the checkpoint's own data).
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// A checkpoint (or experiment folder): adds the volumes of its predictions, no clicks.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Split: train, val, test or all (a checkpoint's own split of its data, else the default
+    /// seeded split).
+    #[arg(long, default_value = "all")]
+    pub split: String,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Official SAM weights (only when the prior's latents come from SAM's encoder).
+    #[arg(long)]
+    pub sam_checkpoint: Option<PathBuf>,
+    /// Biplane disc height: camus (one height for ED and ES, the largest of the four masks, as
+    /// the CAMUS organisers' script and so its stated volumes) or per-phase (each instant its own,
+    /// the guideline method; unbiased when the long axis shortens in systole).
+    #[arg(long, default_value = "camus")]
+    pub discs: String,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+}
+
+impl Job for EfArgs {
+    fn run<B: AutodiffBackend>(self, devices: Devices<B::Device>) -> Result<()> {
+        let split = parse_split(&self.split)?;
+        let Some(discs) = DiscStep::parse(&self.discs) else {
+            bail!("--discs {}: expected camus or per-phase", self.discs);
+        };
+        let ckpt = self
+            .checkpoint
+            .as_deref()
+            .map(Checkpoint::open)
+            .transpose()?;
+        let specs: Vec<String> = match (&self.dataset, &ckpt) {
+            (Some(d), _) => vec![d.clone()],
+            (None, Some(c)) => c.config.datasets.clone(),
+            (None, None) => bail!("give --dataset SPEC (or --checkpoint RUN to use its data)"),
+        };
+        let samples = match &ckpt {
+            Some(c) => echoone_train::select_samples(c, &specs, split)?,
+            None => {
+                let mut samples = Vec::new();
+                for spec in &specs {
+                    samples.extend(DatasetSpec::parse(spec)?.load()?);
+                }
+                if let Some(split) = split {
+                    echoone_data::split::assign(&mut samples, &SplitPlan::default(), None)?;
+                    samples.retain(|s| s.info.split == Some(split));
+                }
+                samples
+            }
+        };
+        let mut references = Vec::new();
+        for spec in &specs {
+            references.extend(
+                read_references(&DatasetSpec::parse(spec)?)
+                    .with_context(|| format!("reading the stated volumes of {spec}"))?,
+            );
+        }
+        references.retain(|r| samples.iter().any(|s| s.info.case == r.case));
+        let predictor = match ckpt {
+            Some(c) => Some(Predictor::<B::InnerBackend>::new(
+                c,
+                self.sam_checkpoint.as_deref(),
+                &devices.main,
+            )?),
+            None => None,
+        };
+        let (rows, skipped) = measure_sources(
+            &samples,
+            &references,
+            predictor.as_ref(),
+            self.batch_size,
+            discs,
+        )?;
+        if rows.is_empty() {
+            let why = skipped
+                .first()
+                .map_or_else(|| "the data hold no case".to_string(), |s| s.reason.clone());
+            bail!(
+                "no case could be measured ({} skipped; first: {why})",
+                skipped.len()
+            );
+        }
+        let report = EfReport {
+            dataset: specs.join(" "),
+            split: self.split.clone(),
+            checkpoint: self.checkpoint.clone(),
+            discs,
+            comparisons: compare(&rows),
+            skipped,
+            rows,
+        };
+        let written = write_report(&report, &self.out)?;
+        for c in &report.comparisons {
+            println!(
+                "{} vs {}: n {}, EF MAE {:.2} points, bias {:+.2}, 95 % LoA [{:+.2}, {:+.2}], r {:.3}",
+                c.source.name(),
+                c.against.name(),
+                c.ef_pct.n,
+                c.ef_pct.mae,
+                c.ef_pct.bias,
+                c.ef_pct.loa_low,
+                c.ef_pct.loa_high,
+                c.ef_pct.pearson_r
+            );
+        }
+        println!(
+            "{} rows, {} skipped; {} files in {}",
+            report.rows.len(),
+            report.skipped.len(),
+            written.len(),
+            self.out.display()
+        );
+        Ok(())
+    }
+}
