@@ -8,7 +8,9 @@
 
 mod agreement;
 mod boundary;
+mod components;
 mod contour;
+mod deepest;
 mod discs;
 mod edt;
 mod error;
@@ -26,7 +28,9 @@ mod surface;
 
 pub use agreement::Agreement;
 pub use boundary::boundary;
+pub use components::largest_component_filled;
 pub use contour::contours;
+pub use deepest::deepest_point;
 pub use discs::{
     DISCS, DiscProfile, DiscStep, Volumes, biplane, biplane_volume_ml, disc_profile, single_plane,
     single_plane_volume_ml,

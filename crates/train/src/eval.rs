@@ -4,11 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
-use echoone_data::{Mode, Sample};
+use echoone_data::{Mode, Sample, Structure};
 use echoone_losses::EchoOneLossConfig;
 use echoone_metrics::{Summary, write_summary};
 
 use crate::checkpoint::{self, Checkpoint};
+use crate::clicks::Prompts;
 use crate::data;
 use crate::error::{Result, TrainError};
 use crate::evaluate::{EvalOptions, Evaluation, LABELS, evaluate};
@@ -33,6 +34,8 @@ pub struct EvalRequest {
     pub threads: usize,
     /// Keep every batch's shapes the same (see [`EvalOptions::fixed_shapes`]).
     pub fixed_shapes: bool,
+    /// Where the clicks come from.
+    pub prompts: Prompts,
 }
 
 /// The summaries of an evaluation: in pixels, and in millimetres when every sample has a spacing.
@@ -45,6 +48,10 @@ pub struct EvalReport {
     pub mean_dice: f64,
     /// Items evaluated.
     pub items: usize,
+    /// Items whose structure is absent from the image.
+    pub absent: usize,
+    /// Of those, the items predicted present over more than 1 % of the image.
+    pub absent_predicted: usize,
 }
 
 /// Evaluates the checkpoint on `samples` and writes the summaries and overlays into `req.out`.
@@ -91,6 +98,7 @@ pub fn evaluate_checkpoint<B: Backend>(
             millimetres: true,
             threads: req.threads,
             fixed_shapes: req.fixed_shapes,
+            prompts: req.prompts,
         },
         device,
     )?;
@@ -104,6 +112,8 @@ pub fn evaluate_checkpoint<B: Backend>(
     Ok(EvalReport {
         mean_dice: Evaluation::mean_dice(&pixels),
         items: eval.cases.len(),
+        absent: eval.absent,
+        absent_predicted: eval.absent_predicted,
         pixels,
         millimetres,
     })
@@ -140,4 +150,88 @@ pub fn select_samples(
 fn experiment_of(dir: &Path) -> Option<PathBuf> {
     let exp = dir.parent()?.parent()?;
     exp.join("config.json").is_file().then(|| exp.to_path_buf())
+}
+
+/// `prompts.md`: the Dice of the same checkpoint and data under several click sources, per
+/// structure and per plane, each as a ratio to the first (the ground-truth clicks), and how often
+/// an absent structure was predicted present.
+pub fn compare_prompts(runs: &[(String, &EvalReport)]) -> String {
+    use std::fmt::Write as _;
+    let mut md = String::from("# Dice by click source\n\n");
+    let Some((_, first)) = runs.first() else {
+        return md;
+    };
+    let dice = |r: &EvalReport, plane: Option<&str>, label: &str| -> f64 {
+        let stats = match plane {
+            Some(p) => r
+                .pixels
+                .statistics
+                .per_plane
+                .get(p)
+                .and_then(|m| m.get(label)),
+            None => r.pixels.statistics.per_label.get(label),
+        };
+        stats
+            .and_then(|s| s.get("Dice"))
+            .map_or(f64::NAN, |s| s.mean)
+    };
+    let names: Vec<&str> = runs.iter().map(|(n, _)| n.as_str()).collect();
+    let _ = writeln!(
+        md,
+        "| plane | structure | {} | {} |",
+        names.join(" | "),
+        names[1..]
+            .iter()
+            .map(|n| format!("{n} / {}", names[0]))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(md, "|{}", "---|".repeat(2 + 2 * names.len() - 1));
+    let mut planes: Vec<Option<&str>> = vec![None];
+    planes.extend(
+        first
+            .pixels
+            .statistics
+            .per_plane
+            .keys()
+            .map(|p| Some(p.as_str())),
+    );
+    for plane in planes {
+        for s in Structure::ALL {
+            let label = s.label().to_string();
+            let values: Vec<f64> = runs.iter().map(|(_, r)| dice(r, plane, &label)).collect();
+            if values.iter().all(|v| v.is_nan()) {
+                continue;
+            }
+            let f = |v: f64| {
+                if v.is_finite() {
+                    format!("{v:.4}")
+                } else {
+                    "-".into()
+                }
+            };
+            let ratios: Vec<String> = values[1..].iter().map(|v| f(v / values[0])).collect();
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                plane.unwrap_or("all"),
+                s.name(),
+                values.iter().map(|&v| f(v)).collect::<Vec<_>>().join(" | "),
+                ratios.join(" | ")
+            );
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\nAbsent structures (empty reference) predicted present over more than 1 % of the image:\n"
+    );
+    for (name, r) in runs {
+        let pct = 100.0 * r.absent_predicted as f64 / r.absent.max(1) as f64;
+        let _ = writeln!(
+            md,
+            "- {name}: {} of {} ({pct:.1} %)",
+            r.absent_predicted, r.absent
+        );
+    }
+    md
 }

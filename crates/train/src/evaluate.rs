@@ -7,11 +7,13 @@ use burn::module::Module;
 use burn::tensor::ElementConversion;
 use burn::tensor::backend::Backend;
 use echoone::EchoOne;
+use echoone_data::prompt::Point;
 use echoone_data::{ItemMeta, SegItem, SegmentationDataset, Structure};
 use echoone_losses::EchoOneLoss;
 use echoone_metrics::{BinaryMask, CaseResult, Spacing, StructureMetrics, Summary, evaluate_masks};
 
 use crate::batches::{batch, image_slots, load_items};
+use crate::clicks::{Prompts, coarse_click, coarse_logits, jitter, mask_click};
 use crate::error::{Result, TrainError};
 use crate::prior::BatchPrior;
 
@@ -36,6 +38,10 @@ pub struct Evaluation {
     pub loss: f64,
     /// The first items, for overlays.
     pub kept: Vec<KeptItem>,
+    /// Items whose structure is absent from the image (empty target).
+    pub absent: usize,
+    /// Of those, the items predicted present over more than 1 % of the image.
+    pub absent_predicted: usize,
 }
 
 /// How to run an evaluation.
@@ -56,6 +62,8 @@ pub struct EvalOptions<'a> {
     /// last batch filled up with copies of its last item (left out of every result), and the
     /// images padded to the most any batch has (see [`crate::batches::image_slots`]).
     pub fixed_shapes: bool,
+    /// Where the clicks come from (the ground truth, or the model alone).
+    pub prompts: Prompts,
 }
 
 fn case(
@@ -142,6 +150,8 @@ pub fn evaluate<B: Backend>(
         };
         all.loss_sum += part.loss_sum;
         all.batches += part.batches;
+        all.absent += part.absent;
+        all.absent_predicted += part.absent_predicted;
         let room = options.keep.saturating_sub(all.kept.len());
         all.kept.extend(part.kept.into_iter().take(room));
     }
@@ -150,6 +160,8 @@ pub fn evaluate<B: Backend>(
         cases_mm: all.cases_mm,
         loss: all.loss_sum / all.batches.max(1) as f64,
         kept: all.kept,
+        absent: all.absent,
+        absent_predicted: all.absent_predicted,
     })
 }
 
@@ -160,6 +172,8 @@ struct Part {
     loss_sum: f64,
     batches: usize,
     kept: Vec<KeptItem>,
+    absent: usize,
+    absent_predicted: usize,
 }
 
 impl Part {
@@ -170,6 +184,8 @@ impl Part {
             loss_sum: 0.0,
             batches: 0,
             kept: Vec::new(),
+            absent: 0,
+            absent_predicted: 0,
         }
     }
 }
@@ -186,39 +202,58 @@ fn evaluate_part<B: Backend>(
     let batch_size = options.batch_size.max(1);
     let mut part = Part::new(options);
     for chunk in indices.chunks(batch_size) {
-        let items = load_items(dataset, chunk, options.workers)?;
-        let real = items.len();
-        let mut padded = items.clone();
-        if options.fixed_shapes
-            && let Some(last) = items.last()
-        {
-            padded.resize(batch_size, last.clone());
-        }
-        let samples: Vec<usize> = padded.iter().map(|i| i.meta.sample).collect();
-        let structures: Vec<Structure> = padded.iter().map(|i| i.structure).collect();
-        let b = batch::<B>(padded, image_slots, device);
-        let prior = match (prior, model.prior_unet.is_some()) {
-            (Some(p), true) => Some(p.tensor::<B>(&samples, &structures, device)?),
-            _ => None,
+        let mut items = load_items(dataset, chunk, options.workers)?;
+        let absent = place_clicks(model, &mut items, prior, options.prompts, device)?;
+        let mut run = forward(
+            model,
+            &items,
+            prior,
+            options,
+            image_slots,
+            batch_size,
+            device,
+        )?;
+        let rounds = match options.prompts {
+            Prompts::Auto { refine } => refine,
+            Prompts::GroundTruth { .. } => 0,
         };
-        let out = model.forward_shared(b.images, &b.image_of, b.points, b.point_labels, prior)?;
-        let mut targets = b.low_res_targets;
-        let (mut logits, mut coarse) = (out.logits, out.coarse_logits);
-        if real < samples.len() {
-            targets = targets.narrow(0, 0, real);
-            logits = logits.narrow(0, 0, real);
-            coarse = coarse.map(|c| c.narrow(0, 0, real));
+        for _ in 0..rounds {
+            // The next click deepest inside the model's own mask (kept where it is empty).
+            let side = items.first().map_or(0, |i| i.size);
+            for (item, mask) in items.iter_mut().zip(run.masks.chunks(side * side)) {
+                let mask: Vec<bool> = mask.iter().map(|&v| v > 0.0).collect();
+                if let Some((x, y)) = mask_click(&mask, side) {
+                    item.point = Point { x, y, label: 1 };
+                }
+            }
+            run = forward(
+                model,
+                &items,
+                prior,
+                options,
+                image_slots,
+                batch_size,
+                device,
+            )?;
         }
-        let loss = options.loss.forward(logits, coarse, targets)?;
-        part.loss_sum += f64::from(loss.total.into_scalar().elem::<f32>());
+        part.loss_sum += run.loss;
         part.batches += 1;
-        let masks: Vec<f32> = out.masks.into_data().iter::<f32>().collect();
         let side = items.first().map_or(0, |i| i.size);
-        for (item, logits) in items.into_iter().zip(masks.chunks(side * side)) {
-            let prediction: Vec<bool> = logits.iter().map(|&v| v > 0.0).collect();
+        for ((item, logits), gone) in items
+            .into_iter()
+            .zip(run.masks.chunks(side * side))
+            .zip(absent)
+        {
+            let prediction: Vec<bool> = logits.iter().map(|&v| v > 0.0 && !gone).collect();
             let pred = BinaryMask::new(side, side, prediction.clone())?;
             let reference =
                 BinaryMask::new(side, side, item.target.iter().map(|&v| v != 0).collect())?;
+            if reference.count() == 0 {
+                part.absent += 1;
+                if pred.count() * 100 > side * side {
+                    part.absent_predicted += 1;
+                }
+            }
             let px = evaluate_masks(&pred, &reference, Spacing::unit())?;
             part.cases
                 .push(case(&item.meta, item.structure, px, Spacing::unit()));
@@ -238,6 +273,99 @@ fn evaluate_part<B: Backend>(
         }
     }
     Ok(part)
+}
+
+/// Sets each item's click as `prompts` says; returns, per item, whether the model calls its
+/// structure absent (automatic clicks only: PC-Mask's coarse mask of it is empty).
+fn place_clicks<B: Backend>(
+    model: &EchoOne<B>,
+    items: &mut [SegItem],
+    prior: Option<&BatchPrior<'_>>,
+    prompts: Prompts,
+    device: &B::Device,
+) -> Result<Vec<bool>> {
+    let mut absent = vec![false; items.len()];
+    let Some(first) = items.first() else {
+        return Ok(absent);
+    };
+    let (side, low) = (first.size, first.low_res);
+    match prompts {
+        Prompts::GroundTruth { jitter_px, seed } => {
+            for item in items.iter_mut() {
+                let key = [item.meta.sample as u64, u64::from(item.structure.label())];
+                item.point = jitter(item.point, jitter_px, side, seed, &key);
+            }
+        }
+        Prompts::Auto { .. } => {
+            let no_prior = || {
+                TrainError::Config(
+                    "automatic clicks come from PC-Mask's coarse masks, but this model has no \
+                     PC-Mask: evaluate it with --prompts gt"
+                        .into(),
+                )
+            };
+            let prior = prior.ok_or_else(no_prior)?;
+            let samples: Vec<usize> = items.iter().map(|i| i.meta.sample).collect();
+            let structures: Vec<Structure> = items.iter().map(|i| i.structure).collect();
+            let tensor = prior.tensor::<B>(&samples, &structures, device)?;
+            let coarse = coarse_logits(model, tensor, low).ok_or_else(no_prior)?;
+            for ((item, logits), gone) in items
+                .iter_mut()
+                .zip(coarse.chunks(low * low))
+                .zip(absent.iter_mut())
+            {
+                match coarse_click(logits, low, side, item.structure) {
+                    Some((x, y)) => item.point = Point { x, y, label: 1 },
+                    None => *gone = true,
+                }
+            }
+        }
+    }
+    Ok(absent)
+}
+
+/// One forward pass over `items`: the masks (logits at the model size) and the loss.
+struct Forward {
+    masks: Vec<f32>,
+    loss: f64,
+}
+
+fn forward<B: Backend>(
+    model: &EchoOne<B>,
+    items: &[SegItem],
+    prior: Option<&BatchPrior<'_>>,
+    options: &EvalOptions<'_>,
+    image_slots: usize,
+    batch_size: usize,
+    device: &B::Device,
+) -> Result<Forward> {
+    let real = items.len();
+    let mut padded = items.to_vec();
+    if options.fixed_shapes
+        && let Some(last) = items.last()
+    {
+        padded.resize(batch_size, last.clone());
+    }
+    let samples: Vec<usize> = padded.iter().map(|i| i.meta.sample).collect();
+    let structures: Vec<Structure> = padded.iter().map(|i| i.structure).collect();
+    let b = batch::<B>(padded, image_slots, device);
+    let prior = match (prior, model.prior_unet.is_some()) {
+        (Some(p), true) => Some(p.tensor::<B>(&samples, &structures, device)?),
+        _ => None,
+    };
+    let out = model.forward_shared(b.images, &b.image_of, b.points, b.point_labels, prior)?;
+    let mut targets = b.low_res_targets;
+    let (mut logits, mut coarse) = (out.logits, out.coarse_logits);
+    if real < samples.len() {
+        targets = targets.narrow(0, 0, real);
+        logits = logits.narrow(0, 0, real);
+        coarse = coarse.map(|c| c.narrow(0, 0, real));
+    }
+    let loss = options.loss.forward(logits, coarse, targets)?;
+    Ok(Forward {
+        masks: out.masks.into_data().iter::<f32>().collect(),
+        loss: f64::from(loss.total.into_scalar().elem::<f32>()),
+    })
 }
 
 impl Evaluation {

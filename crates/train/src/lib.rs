@@ -5,6 +5,7 @@
 pub mod ablate;
 pub mod batches;
 pub mod checkpoint;
+pub mod clicks;
 pub mod config;
 pub mod dashboard;
 pub mod data;

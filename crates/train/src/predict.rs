@@ -5,16 +5,14 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
-use burn::tensor::module::interpolate;
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Int, Tensor, TensorData};
 use echoone::EchoOne;
-use echoone_data::prompt::eval_point;
 use echoone_data::resize::{Plane32, bilinear, nearest};
 use echoone_data::{Structure, avi::AviVideo, nifti_io};
 use image::{GrayImage, Rgb, RgbImage};
 
 use crate::checkpoint::{self, Checkpoint};
+use crate::clicks::{coarse_click, coarse_logits};
 use crate::error::{Result, TrainError};
 use crate::extractor;
 use crate::overlay::write_png;
@@ -122,8 +120,8 @@ impl Click {
 pub enum Prompting {
     /// The given clicks (one per structure to segment).
     Clicks(Vec<Click>),
-    /// A click at the middle of PC-Mask's coarse mask of each structure; structures whose
-    /// coarse mask is empty are reported absent.
+    /// A click deepest inside PC-Mask's coarse mask of each structure; structures whose coarse
+    /// mask covers under 0.5 % of the image are reported absent.
     Auto,
 }
 
@@ -133,6 +131,19 @@ pub struct Predictor<B: Backend> {
     ckpt: Checkpoint,
     extractor: Option<Extractor<B>>,
     device: B::Device,
+}
+
+/// One segmented frame.
+#[derive(Debug, Clone)]
+pub struct Segmented {
+    /// The label map (0 background, 1 LV, 2 MYO, 3 LA; where two masks overlap, the higher
+    /// logit wins) at the frame's size.
+    pub label: GrayImage,
+    /// The structures found.
+    pub found: Vec<Structure>,
+    /// The LV prompt's own mask (1 on the LV, before the overlap with MYO and LA is resolved),
+    /// at the frame's size: what LV volumes are measured on.
+    pub lv: GrayImage,
 }
 
 /// What was written for one input.
@@ -200,7 +211,10 @@ impl<B: Backend> Predictor<B> {
             return Err(TrainError::file(&input.path, "frames differ in size"));
         }
         let segmented = self.segment_frames(&input.frames, prompting, FRAME_BATCH)?;
-        for (f, (frame, (label, found))) in input.frames.iter().zip(segmented).enumerate() {
+        let mut lv_masks = Vec::with_capacity(segmented.len());
+        for (f, (frame, seg)) in input.frames.iter().zip(segmented).enumerate() {
+            let Segmented { label, found, lv } = seg;
+            lv_masks.push(lv);
             let name = if input.frames.len() > 1 {
                 format!("{stem}_f{f:04}")
             } else {
@@ -219,7 +233,7 @@ impl<B: Backend> Predictor<B> {
         write_label_nifti(&nifti, &labels, input.spacing)?;
         written.files.push(nifti);
         if labels.len() > 1 {
-            written.beats = measure_beats(&labels, input.spacing);
+            written.beats = measure_beats(&lv_masks, input.spacing);
             written.files.extend(write_video_report(
                 out,
                 &stem,
@@ -239,7 +253,7 @@ impl<B: Backend> Predictor<B> {
         frames: &[GrayImage],
         prompting: &Prompting,
         batch: usize,
-    ) -> Result<Vec<(GrayImage, Vec<Structure>)>> {
+    ) -> Result<Vec<Segmented>> {
         let mut out = Vec::with_capacity(frames.len());
         for chunk in frames.chunks(batch.max(1)) {
             out.extend(self.segment_batch(chunk, prompting)?);
@@ -248,11 +262,7 @@ impl<B: Backend> Predictor<B> {
     }
 
     /// [`segment_frames`](Self::segment_frames) for one batch.
-    fn segment_batch(
-        &self,
-        frames: &[GrayImage],
-        prompting: &Prompting,
-    ) -> Result<Vec<(GrayImage, Vec<Structure>)>> {
+    fn segment_batch(&self, frames: &[GrayImage], prompting: &Prompting) -> Result<Vec<Segmented>> {
         let side = self.ckpt.config.model.input_size;
         let images: Vec<Vec<f32>> = frames
             .iter()
@@ -307,6 +317,7 @@ impl<B: Backend> Predictor<B> {
         let prompts: Vec<(Structure, f32, f32)> = clicks.into_iter().flatten().collect();
         let mut best = vec![vec![(0u8, 0.0f32); side * side]; frames.len()];
         let mut found = vec![Vec::new(); frames.len()];
+        let mut lv = vec![vec![0u8; side * side]; frames.len()];
         if !prompts.is_empty() {
             let n = prompts.len();
             let structures: Vec<Structure> = prompts.iter().map(|c| c.0).collect();
@@ -330,6 +341,9 @@ impl<B: Backend> Predictor<B> {
                 .zip(&structures)
                 .zip(masks.chunks(side * side))
             {
+                if *s == Structure::Lv {
+                    lv[f] = logits.iter().map(|&v| u8::from(v > 0.0)).collect();
+                }
                 let mut any = false;
                 for (b, &v) in best[f].iter_mut().zip(logits) {
                     if v > 0.0 && (b.0 == 0 || v > b.1) {
@@ -346,36 +360,36 @@ impl<B: Backend> Predictor<B> {
             .iter()
             .zip(best)
             .zip(found)
-            .map(|((frame, best), found)| {
+            .zip(lv)
+            .map(|(((frame, best), found), lv)| {
                 let (w, h) = (frame.width() as usize, frame.height() as usize);
+                let full = |small: &[u8]| {
+                    GrayImage::from_raw(w as u32, h as u32, nearest(small, side, side, w, h))
+                        .ok_or_else(|| TrainError::Config("label map size".into()))
+                };
                 let small: Vec<u8> = best.iter().map(|b| b.0).collect();
-                let label =
-                    GrayImage::from_raw(w as u32, h as u32, nearest(&small, side, side, w, h))
-                        .ok_or_else(|| TrainError::Config("label map size".into()))?;
-                Ok((label, found))
+                Ok(Segmented {
+                    label: full(&small)?,
+                    found,
+                    lv: full(&lv)?,
+                })
             })
             .collect()
     }
 
-    /// Clicks from PC-Mask's coarse masks, per frame one per structure found (in model pixels);
-    /// `prior` holds the frames' priors for LV, MYO, LA in turn.
+    /// Clicks from PC-Mask's coarse masks, per frame one per structure present, deepest inside
+    /// that structure's own coarse mask (in model pixels; [`coarse_click`]); `prior` holds the
+    /// frames' priors for LV, MYO, LA in turn.
     fn auto_clicks(
         &self,
         frames: usize,
         prior: Option<Tensor<B, 4>>,
     ) -> Result<Vec<Vec<(Structure, f32, f32)>>> {
-        let (Some(unet), Some(prior)) = (&self.model.prior_unet, prior) else {
-            return Ok(vec![Vec::new(); frames]);
-        };
         let low = self.ckpt.config.model.low_res_size();
         let side = self.ckpt.config.model.input_size;
-        let coarse = interpolate(
-            unet.forward(prior),
-            [low, low],
-            InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false),
-        );
-        let values: Vec<f32> = coarse.into_data().iter::<f32>().collect();
-        let scale = side as f32 / low as f32;
+        let Some(values) = prior.and_then(|p| coarse_logits(&self.model, p, low)) else {
+            return Ok(vec![Vec::new(); frames]);
+        };
         let per_frame = Structure::ALL.len() * low * low;
         Ok(values
             .chunks(per_frame)
@@ -384,13 +398,7 @@ impl<B: Backend> Predictor<B> {
                     .into_iter()
                     .zip(frame.chunks(low * low))
                     .filter_map(|(s, logits)| {
-                        let mask: Vec<u8> = logits.iter().map(|&v| u8::from(v > 0.0)).collect();
-                        let p = eval_point(&mask, low);
-                        (p.label == 1).then_some((
-                            s,
-                            (p.x + 0.5) * scale - 0.5,
-                            (p.y + 0.5) * scale - 0.5,
-                        ))
+                        coarse_click(logits, low, side, s).map(|(x, y)| (s, x, y))
                     })
                     .collect()
             })

@@ -18,6 +18,7 @@ use echoone_pc_mask::{FittedPrior, PriorConfig};
 
 use crate::batches::{batch_with_prior, epoch_items, image_slots, load_items};
 use crate::checkpoint::{self, Checkpoint, CheckpointParts, TrainState};
+use crate::clicks::Prompts;
 use crate::config::{OptimizerKind, TrainConfig};
 use crate::data;
 use crate::error::{Result, TrainError};
@@ -409,6 +410,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                     millimetres: false,
                     threads: self.devices.len(),
                     fixed_shapes: self.options.fixed_shapes,
+                    prompts: Prompts::GT,
                 },
                 self.device,
             )?;

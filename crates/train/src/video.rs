@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use echoone_metrics::{BinaryMask, Spacing, disc_profile, single_plane};
+use echoone_metrics::{BinaryMask, Spacing, disc_profile, largest_component_filled, single_plane};
 use echoone_plot::{Chart, Colour, Figure, Series, SeriesStyle};
 use image::GrayImage;
 
@@ -87,7 +87,8 @@ pub fn lv_areas(labels: &[GrayImage], spacing: Option<[f64; 2]>) -> Vec<f64> {
         .collect()
 }
 
-/// The beats of a segmented sequence with their volumes and EF.
+/// The beats of a segmented sequence with their volumes and EF (each LV mask measured on its
+/// largest blob with the holes filled).
 pub fn measure_beats(labels: &[GrayImage], spacing: Option<[f64; 2]>) -> Vec<Beat> {
     let area = lv_areas(labels, spacing);
     let metric = spacing.and_then(|[x, y]| Spacing::new(y, x).ok());
@@ -95,7 +96,12 @@ pub fn measure_beats(labels: &[GrayImage], spacing: Option<[f64; 2]>) -> Vec<Bea
         let l = &labels[frame];
         let (w, h) = (l.width() as usize, l.height() as usize);
         let mask = BinaryMask::new(h, w, l.as_raw().iter().map(|&v| v == 1).collect()).ok()?;
-        disc_profile(&mask, metric.unwrap_or_else(Spacing::unit)).ok()
+        // Measured on the largest LV blob with its holes filled.
+        disc_profile(
+            &largest_component_filled(&mask),
+            metric.unwrap_or_else(Spacing::unit),
+        )
+        .ok()
     };
     beats(&area)
         .into_iter()

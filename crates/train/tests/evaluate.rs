@@ -45,6 +45,7 @@ fn run_with(
         millimetres: true,
         threads,
         fixed_shapes,
+        prompts: echoone_train::clicks::Prompts::GT,
     };
     evaluate(model, &dataset, None, &options, &device).unwrap()
 }

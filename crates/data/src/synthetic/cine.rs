@@ -165,12 +165,7 @@ mod tests {
     use super::*;
 
     fn cfg() -> SyntheticConfig {
-        SyntheticConfig {
-            cases: 2,
-            width: 96,
-            height: 96,
-            ..SyntheticConfig::default()
-        }
+        super::super::tests::small()
     }
 
     #[test]

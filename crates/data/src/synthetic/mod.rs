@@ -263,7 +263,8 @@ mod tests {
     use super::*;
     use crate::sample::Structure;
 
-    fn small() -> SyntheticConfig {
+    /// Two cases at 96 x 96 pixels, for the tests of this module and its children.
+    pub(super) fn small() -> SyntheticConfig {
         SyntheticConfig {
             cases: 2,
             width: 96,

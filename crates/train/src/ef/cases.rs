@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use echoone_data::reference::EfReference;
 use echoone_data::{Phase, Plane, Sample};
 use echoone_metrics::{
-    BinaryMask, DiscProfile, DiscStep, Spacing, Volumes, biplane, disc_profile, single_plane,
+    BinaryMask, DiscProfile, DiscStep, Spacing, Volumes, biplane, disc_profile,
+    largest_component_filled, single_plane,
 };
 use image::GrayImage;
 use serde::Serialize;
@@ -158,7 +159,12 @@ pub fn measure(
                 .spacing
                 .ok_or_else(|| format!("{what}: no pixel spacing, so no volume in ml"))?;
             let spacing = Spacing::new(sy, sx).map_err(|e| format!("{what}: {e}"))?;
-            disc_profile(&lv_mask(labels[i]), spacing).map_err(|e| format!("{what}: {e}"))
+            // A prediction is measured on its largest LV blob with the holes filled.
+            let mask = match source {
+                Source::Predicted => largest_component_filled(&lv_mask(labels[i])),
+                _ => lv_mask(labels[i]),
+            };
+            disc_profile(&mask, spacing).map_err(|e| format!("{what}: {e}"))
         };
         let volumes = if planes.len() == 2 {
             (|| {

@@ -44,7 +44,8 @@ pub fn measure_sources<B: Backend>(
     if let Some(p) = predictor {
         let images: Vec<GrayImage> = used.iter().map(|s| s.image.clone()).collect();
         let predicted = p.segment_frames(&images, &Prompting::Auto, batch)?;
-        let labels: Vec<&GrayImage> = predicted.iter().map(|(l, _)| l).collect();
+        // The LV prompt's own mask, as the evaluation measures the LV.
+        let labels: Vec<&GrayImage> = predicted.iter().map(|s| &s.lv).collect();
         let (r, s) = measure(&used, &labels, Source::Predicted, step);
         rows.extend(r);
         skipped.extend(s);

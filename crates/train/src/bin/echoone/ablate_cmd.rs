@@ -92,6 +92,7 @@ impl Job for AblateArgs {
                 samples = select_samples(&ckpt, &[], Some(Split::Val))?;
             }
             let request = EvalRequest {
+                prompts: echoone_train::clicks::Prompts::GT,
                 sam_checkpoint: self.train.sam_checkpoint.clone(),
                 out: dir.join(format!("eval-{split_used}")),
                 batch_size: base.batch_size,

@@ -6,7 +6,9 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use echoone_data::Split;
-use echoone_train::{Checkpoint, EvalRequest, evaluate_checkpoint, select_samples};
+use echoone_train::clicks::Prompts;
+use echoone_train::eval::compare_prompts;
+use echoone_train::{Checkpoint, EvalReport, EvalRequest, evaluate_checkpoint, select_samples};
 
 use crate::backend::{Devices, Job};
 
@@ -41,6 +43,20 @@ pub struct EvalArgs {
     /// a CPU busy; the results do not depend on it).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Clicks: gt (the middle pixel of each structure, today's protocol), auto (the model's
+    /// own, from PC-Mask's coarse masks, no ground truth used) or both (side by side in
+    /// prompts.md).
+    #[arg(long, default_value = "gt")]
+    pub prompts: String,
+    /// Automatic clicks: rounds of re-clicking deepest inside the model's own mask.
+    #[arg(long, default_value_t = 0)]
+    pub refine: usize,
+    /// Ground-truth clicks: move each by a seeded random offset of up to PX model pixels.
+    #[arg(long, default_value_t = 0.0)]
+    pub click_jitter: f32,
+    /// Seed of the click jitter.
+    #[arg(long, default_value_t = 0)]
+    pub jitter_seed: u64,
 }
 
 /// `train`, `val`, `test` -> that split; `all` -> none.
@@ -73,29 +89,68 @@ impl Job for EvalArgs {
             .out
             .clone()
             .unwrap_or_else(|| ckpt.dir.join(format!("eval-{split_name}")));
-        let request = EvalRequest {
-            sam_checkpoint: self.sam_checkpoint.clone(),
-            out: out.clone(),
-            batch_size: self.batch_size.max(1),
-            workers: self.workers,
-            overlays: self.overlays,
-            threads: self.threads.max(1),
-            fixed_shapes,
+        let gt = Prompts::GroundTruth {
+            jitter_px: self.click_jitter.max(0.0),
+            seed: self.jitter_seed,
         };
-        let report = evaluate_checkpoint::<B::InnerBackend>(&ckpt, &samples, &request, &device)
-            .with_context(|| format!("evaluating {}", ckpt.dir.display()))?;
-        print!("{}", report.pixels.to_markdown());
-        println!(
-            "\nmean Dice over structures {:.4} on {} items; summaries in {}{}",
-            report.mean_dice,
-            report.items,
-            out.display(),
-            if report.millimetres.is_some() {
-                " (millimetres in mm/)"
+        let auto = Prompts::Auto {
+            refine: self.refine,
+        };
+        let modes: Vec<(&str, Prompts)> = match self.prompts.as_str() {
+            "gt" => vec![("gt", gt)],
+            "auto" => vec![("auto", auto)],
+            "both" => vec![("gt", gt), ("auto", auto)],
+            other => bail!("--prompts {other}: expected gt, auto or both"),
+        };
+        let mut reports = Vec::new();
+        for (name, prompts) in &modes {
+            // One click source writes into OUT; several each into OUT/<source>.
+            let dir = if modes.len() == 1 {
+                out.clone()
             } else {
-                ""
-            }
-        );
+                out.join(name)
+            };
+            let request = EvalRequest {
+                sam_checkpoint: self.sam_checkpoint.clone(),
+                out: dir.clone(),
+                batch_size: self.batch_size.max(1),
+                workers: self.workers,
+                overlays: self.overlays,
+                threads: self.threads.max(1),
+                fixed_shapes,
+                prompts: *prompts,
+            };
+            let report = evaluate_checkpoint::<B::InnerBackend>(&ckpt, &samples, &request, &device)
+                .with_context(|| format!("evaluating {}", ckpt.dir.display()))?;
+            println!("clicks: {}", prompts.name());
+            print!("{}", report.pixels.to_markdown());
+            println!(
+                "\nmean Dice over structures {:.4} on {} items; summaries in {}{}\n",
+                report.mean_dice,
+                report.items,
+                dir.display(),
+                if report.millimetres.is_some() {
+                    " (millimetres in mm/)"
+                } else {
+                    ""
+                }
+            );
+            println!(
+                "absent structures (empty reference) predicted present over more than 1 % of \
+                 the image: {} of {}\n",
+                report.absent_predicted, report.absent
+            );
+            reports.push((prompts.name(), report));
+        }
+        if reports.len() > 1 {
+            let table: Vec<(String, &EvalReport)> =
+                reports.iter().map(|(n, r)| (n.clone(), r)).collect();
+            let md = compare_prompts(&table);
+            let path = out.join("prompts.md");
+            std::fs::create_dir_all(&out)?;
+            echoone_data::png_io::write_atomic(&path, md.as_bytes())?;
+            print!("{md}");
+        }
         Ok(())
     }
 }
