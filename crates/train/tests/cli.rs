@@ -123,6 +123,45 @@ fn train_writes_the_artefact_tree_and_the_loss_goes_down() {
     assert_eq!(&back, label.as_raw());
     assert!(pred_out.join(format!("{stem}_overlay.png")).is_file());
 
+    // eval with ground-truth and automatic clicks side by side, and jittered clicks.
+    let both_out = tmp.path().join("eval-both");
+    let said = ok(&echoone(&[
+        "eval",
+        "--checkpoint",
+        out.to_str().unwrap(),
+        "--prompts",
+        "both",
+        "--refine",
+        "1",
+        "--out",
+        both_out.to_str().unwrap(),
+    ]));
+    assert!(
+        said.contains("clicks: gt") && said.contains("clicks: auto+1 refinements"),
+        "{said}"
+    );
+    let table = fs::read_to_string(both_out.join("prompts.md")).unwrap();
+    assert!(
+        table.contains("| gt | auto+1 refinements | auto+1 refinements / gt |"),
+        "{table}"
+    );
+    for structure in ["LV", "MYO", "LA"] {
+        assert!(table.contains(&format!("| all | {structure} |")), "{table}");
+    }
+    assert!(
+        both_out.join("gt/summary.json").is_file() && both_out.join("auto/summary.json").is_file()
+    );
+    let jitter = ok(&echoone(&[
+        "eval",
+        "--checkpoint",
+        out.to_str().unwrap(),
+        "--click-jitter",
+        "4",
+        "--out",
+        tmp.path().join("eval-jitter").to_str().unwrap(),
+    ]));
+    assert!(jitter.contains("clicks: gt+jitter 4px"), "{jitter}");
+
     // A CAMUS half sequence (NIfTI, 2D+t) and an HMC-QU video (MJPEG AVI), with given clicks.
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/tests/fixtures");
     let sequence = fixtures
@@ -475,5 +514,93 @@ fn ablate_trains_each_variant_and_writes_one_comparison() {
         fs::read_to_string(out.join("ablation.md"))
             .unwrap()
             .contains("## HD95")
+    );
+}
+
+/// LV Dice of a predicted label map against a true one.
+fn lv_dice(truth: &image::GrayImage, found: &image::GrayImage) -> f64 {
+    let (t, f): (Vec<bool>, Vec<bool>) = (
+        truth.as_raw().iter().map(|&v| v == 1).collect(),
+        found.as_raw().iter().map(|&v| v == 1).collect(),
+    );
+    let both = t.iter().zip(&f).filter(|(a, b)| **a && **b).count();
+    let sizes = t.iter().filter(|v| **v).count() + f.iter().filter(|v| **v).count();
+    2.0 * both as f64 / sizes.max(1) as f64
+}
+
+#[test]
+fn auto_prompt_segments_the_lv_as_well_as_a_click() {
+    // A tiny model trained long enough to segment (LV Dice about 0.7 on its test split).
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(
+        tmp.path(),
+        "config.json",
+        &tiny_run(12).with_steps_per_epoch(12),
+    );
+    let run = tmp.path().join("run");
+    ok(&echoone(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ]));
+    // Unseen images (another seed): each apical view at ED and ES of one case.
+    let cfg = echoone_data::SyntheticConfig {
+        cases: 1,
+        seed: 99,
+        width: 64,
+        height: 64,
+        planes: vec![
+            echoone_data::Plane::TwoChamber,
+            echoone_data::Plane::FourChamber,
+        ],
+        ..Default::default()
+    };
+    let (mut auto, mut clicked) = (Vec::new(), Vec::new());
+    for (k, sample) in cfg.generate(1).unwrap().into_iter().enumerate() {
+        let image = tmp.path().join(format!("echo{k}.png"));
+        sample.image.save(&image).unwrap();
+        let label = |args: &[&str], dir: &str| {
+            let out = tmp.path().join(dir);
+            let mut all = vec![
+                "predict",
+                "--checkpoint",
+                run.to_str().unwrap(),
+                image.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ];
+            all.extend_from_slice(args);
+            ok(&echoone(&all));
+            image::open(out.join(format!("echo{k}_label.png")))
+                .unwrap()
+                .to_luma8()
+        };
+        // The ground-truth click of the evaluation: the LV's middle pixel in raster order.
+        let lv: Vec<u8> = sample
+            .label
+            .as_raw()
+            .iter()
+            .map(|&v| u8::from(v == 1))
+            .collect();
+        let p = echoone_data::prompt::eval_point(&lv, 64);
+        let point = format!("LV:{},{}", p.x, p.y);
+        auto.push(lv_dice(&sample.label, &label(&["--auto-prompt"], "auto")));
+        clicked.push(lv_dice(
+            &sample.label,
+            &label(&["--point", &point], "click"),
+        ));
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (auto, clicked) = (mean(&auto), mean(&clicked));
+    eprintln!("LV Dice without a click {auto:.3}, with one {clicked:.3}");
+    assert!(
+        auto >= 0.5,
+        "LV Dice without a click {auto} (with one {clicked})"
+    );
+    assert!(
+        auto >= 0.9 * clicked,
+        "LV Dice without a click {auto}, with one {clicked}"
     );
 }
