@@ -103,6 +103,8 @@ impl From<&Stats> for MeanStd {
 pub struct Row {
     /// The variant.
     pub variant: Variant,
+    /// Where the evaluation clicks came from (`gt`, `auto`, ...).
+    pub clicks: String,
     /// Best mean validation Dice during training.
     pub best_val_dice: Option<f64>,
     /// Per structure, per metric.
@@ -129,8 +131,13 @@ fn pick(stats: &BTreeMap<&'static str, Stats>) -> BTreeMap<String, MeanStd> {
 }
 
 impl Row {
-    /// The row of `variant` from its held-out summary.
-    pub fn new(variant: Variant, best_val_dice: Option<f64>, summary: &Summary) -> Self {
+    /// The row of `variant` from its held-out summary with clicks from `clicks`.
+    pub fn new(
+        variant: Variant,
+        clicks: &str,
+        best_val_dice: Option<f64>,
+        summary: &Summary,
+    ) -> Self {
         let st = &summary.statistics;
         let structures = st
             .per_label
@@ -162,6 +169,7 @@ impl Row {
             .collect();
         Self {
             variant,
+            clicks: clicks.to_string(),
             best_val_dice,
             structures,
             planes,
@@ -182,7 +190,8 @@ fn cell(v: Option<&MeanStd>) -> String {
 pub fn markdown(rows: &[Row], split: &str) -> String {
     let mut out = format!(
         "# Ablation\n\nHeld-out {split} split; each cell mean ± std over (image, structure) \
-         items. HD95 in pixels at the model size. Dice/IoU NaN (both masks empty) and HD95 inf \
+         items; clicks from the ground truth (`gt`) or from the model alone (`auto`, PC-Mask \
+         variants only). HD95 in pixels at the model size. Dice/IoU NaN (both masks empty) and HD95 inf \
          (one empty) are left out of means, as MONAI.\n"
     );
     let mut columns: Vec<(bool, String)> = Vec::new();
@@ -199,16 +208,16 @@ pub fn markdown(rows: &[Row], split: &str) -> String {
         }
     }
     for metric in METRICS {
-        let _ = write!(out, "\n## {metric}\n\n| variant | best val Dice |");
+        let _ = write!(out, "\n## {metric}\n\n| variant | clicks | best val Dice |");
         for (_, c) in &columns {
             let _ = write!(out, " {c} |");
         }
-        out.push_str(" overall |\n|---|---|");
+        out.push_str(" overall |\n|---|---|---|");
         out.push_str(&"---|".repeat(columns.len() + 1));
         out.push('\n');
         for r in rows {
             let best = r.best_val_dice.map_or("–".into(), |d| format!("{d:.4}"));
-            let _ = write!(out, "| {} | {best} |", r.variant.name);
+            let _ = write!(out, "| {} | {} | {best} |", r.variant.name, r.clicks);
             for (is_structure, c) in &columns {
                 let group = if *is_structure {
                     &r.structures

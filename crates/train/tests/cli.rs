@@ -483,17 +483,24 @@ fn ablate_trains_each_variant_and_writes_one_comparison() {
     );
     // Resuming needs neither the configuration nor the flags again: the saved run's are used,
     // also for the variant that had not started.
-    let table = ok(&echoone(&[&grid[..], &["--out", o, "--resume"]].concat()));
+    // ... and evaluate with both click sources (PC-Mask variants only for automatic clicks).
+    let table = ok(&echoone(
+        &[&grid[..], &["--out", o, "--resume", "--prompts", "both"]].concat(),
+    ));
     let saved = |v: &str| {
         let ckpt = Checkpoint::open(&out.join(v).join("checkpoints/latest")).unwrap();
         (ckpt.state.history.len(), ckpt.config.datasets)
     };
     assert_eq!(saved("pc_mask-on"), saved("pc_mask-off"));
     assert_eq!(saved("pc_mask-off").0, 2);
-    assert!(
-        table.contains("| pc_mask-on |") && table.contains("| pc_mask-off |"),
-        "{table}"
-    );
+    for row in [
+        "| pc_mask-on | gt |",
+        "| pc_mask-on | auto |",
+        "| pc_mask-off | gt |",
+    ] {
+        assert!(table.contains(row), "{row} missing from\n{table}");
+    }
+    assert!(!table.contains("| pc_mask-off | auto |"), "{table}");
     for variant in ["pc_mask-on", "pc_mask-off"] {
         assert!(
             out.join(variant)
@@ -508,8 +515,9 @@ fn ablate_trains_each_variant_and_writes_one_comparison() {
     let json: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(out.join("ablation.json")).unwrap()).unwrap();
     let rows = json["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     assert!(rows[0]["overall"]["Dice"]["n"].as_u64().unwrap() > 0);
+    assert_eq!(rows[1]["clicks"], "auto");
     assert!(
         fs::read_to_string(out.join("ablation.md"))
             .unwrap()

@@ -11,6 +11,8 @@ use echoone_train::{
     Checkpoint, EvalRequest, RunOptions, TrainConfig, evaluate_checkpoint, select_samples, train_on,
 };
 
+use echoone_train::clicks::Prompts;
+
 use crate::backend::{Devices, Job};
 use crate::train_cmd::{TrainArgs, default_out, newest_out, resolve_config, stopped_note};
 
@@ -20,6 +22,9 @@ pub struct AblateArgs {
     /// Toggles to vary, every on/off combination (lffa, pc_mask, residual_cnn, fusion).
     #[arg(long, value_delimiter = ',', default_value = "lffa,pc_mask")]
     pub grid: Vec<String>,
+    /// Evaluation clicks: gt, auto (the model's own; PC-Mask variants only) or both.
+    #[arg(long, default_value = "gt")]
+    pub prompts: String,
     /// Training flags shared by every variant (--out is the ablation folder).
     #[command(flatten)]
     pub train: TrainArgs,
@@ -91,24 +96,49 @@ impl Job for AblateArgs {
                 split_used = "val";
                 samples = select_samples(&ckpt, &[], Some(Split::Val))?;
             }
-            let request = EvalRequest {
-                prompts: echoone_train::clicks::Prompts::GT,
-                sam_checkpoint: self.train.sam_checkpoint.clone(),
-                out: dir.join(format!("eval-{split_used}")),
-                batch_size: base.batch_size,
-                workers: base.workers,
-                overlays: 8,
-                threads: on.len(),
-                fixed_shapes: devices.fixed_shapes,
+            let modes: Vec<(&str, Prompts)> = match self.prompts.as_str() {
+                "gt" => vec![("gt", Prompts::GT)],
+                "auto" => vec![("auto", Prompts::Auto { refine: 0 })],
+                "both" => vec![("gt", Prompts::GT), ("auto", Prompts::Auto { refine: 0 })],
+                other => anyhow::bail!("--prompts {other}: expected gt, auto or both"),
             };
-            let report =
-                evaluate_checkpoint::<B::InnerBackend>(&ckpt, &samples, &request, &devices.main)
-                    .with_context(|| format!("evaluating variant {}", variant.name))?;
-            rows.push(Row::new(
-                variant,
-                ckpt.state.best.map(|b| b.0),
-                &report.pixels,
-            ));
+            for (name, prompts) in modes {
+                if name == "auto" && ckpt.prior.is_none() {
+                    eprintln!(
+                        "variant {} has no PC-Mask: no automatic clicks to evaluate",
+                        variant.name
+                    );
+                    continue;
+                }
+                let eval_dir = if self.prompts == "both" {
+                    dir.join(format!("eval-{split_used}-{name}"))
+                } else {
+                    dir.join(format!("eval-{split_used}"))
+                };
+                let request = EvalRequest {
+                    prompts,
+                    sam_checkpoint: self.train.sam_checkpoint.clone(),
+                    out: eval_dir,
+                    batch_size: base.batch_size,
+                    workers: base.workers,
+                    overlays: 8,
+                    threads: on.len(),
+                    fixed_shapes: devices.fixed_shapes,
+                };
+                let report = evaluate_checkpoint::<B::InnerBackend>(
+                    &ckpt,
+                    &samples,
+                    &request,
+                    &devices.main,
+                )
+                .with_context(|| format!("evaluating variant {}", variant.name))?;
+                rows.push(Row::new(
+                    variant.clone(),
+                    name,
+                    ckpt.state.best.map(|b| b.0),
+                    &report.pixels,
+                ));
+            }
             ablate::write(&out, &rows, split_used)?;
         }
         print!("{}", ablate::markdown(&rows, split_used));
