@@ -4,6 +4,7 @@
 //! `summary.md` into `--out`, or nothing at all when any input is wrong.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -55,8 +56,18 @@ fn parse_labels(text: &str) -> Result<Vec<u32>> {
     Ok(labels)
 }
 
-fn main() -> Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Evaluates the folders as `args` ask and writes the summaries.
+fn run(args: Args) -> Result<()> {
     let spacing = args.spacing.as_deref().map(parse_spacing).transpose()?;
     let labels = args.labels.as_deref().map(parse_labels).transpose()?;
     let summary = evaluate_folders(&args.pred, &args.gt, spacing, labels.as_deref())?;

@@ -5,6 +5,7 @@
 //! anything is written, and outputs appear all at once (written aside, then moved in place).
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::str::FromStr;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -168,8 +169,18 @@ fn to_vec<const D: usize>(tensor: Tensor<Flex, D>) -> Result<Vec<f32>> {
         .map_err(|e| anyhow::anyhow!("reading a result tensor: {e:?}"))
 }
 
-fn main() -> Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs SAM on the image as `args` ask and writes the outputs.
+fn run(args: Args) -> Result<()> {
     let variant = SamVariant::from_str(&args.variant)?;
     let config = match &args.config {
         Some(path) => SamConfig::load(path)
@@ -188,7 +199,7 @@ fn main() -> Result<()> {
     let report = load_checkpoint(&mut model, &args.checkpoint, &options).map_err(|e| {
         let hint = match (&e, &args.config) {
             (SamError::CheckpointMismatch { .. }, None) => {
-                format!("\n(is the checkpoint a {variant} model? see --variant)")
+                format!(" (is the checkpoint a {variant} model? see --variant)")
             }
             _ => String::new(),
         };

@@ -6,6 +6,8 @@ mod output;
 mod run;
 mod summary;
 
+use std::process::ExitCode;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
@@ -27,8 +29,19 @@ enum Command {
     Run(Box<run::RunArgs>),
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+fn main() -> ExitCode {
+    match dispatch(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `command`.
+fn dispatch(command: Command) -> Result<()> {
+    match command {
         Command::Summary(args) => summary::summary(&args),
         Command::Run(args) => run::run(&args),
     }
