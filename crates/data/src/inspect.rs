@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
+use crate::hmcqu::Report;
 use crate::sample::{Sample, Structure};
 
 fn bump(map: &mut BTreeMap<String, usize>, key: impl Into<String>) {
@@ -85,6 +86,12 @@ pub fn summary(samples: &[Sample]) -> Value {
     })
 }
 
+/// Adds what HMC-QU's sheet held to `summary` under `hmcqu`: its layout (`sheet_layout`) and
+/// the recordings read and skipped.
+pub fn add_hmcqu(summary: &mut Value, report: &Report) {
+    summary["hmcqu"] = report.to_json();
+}
+
 /// The summary as a plain-text table (planes by split, then structures, phases and sizes).
 pub fn table(summary: &Value) -> String {
     let mut out = format!(
@@ -132,6 +139,20 @@ pub fn table(summary: &Value) -> String {
         }
         out.pop();
         out.push('\n');
+    }
+    let hmcqu = &summary["hmcqu"];
+    if hmcqu.is_object() {
+        let count = |k: &str| hmcqu["skipped"][k].as_u64().unwrap_or(0);
+        out.push_str(&format!(
+            "hmcqu: {} ({} layout), {} recordings read; skipped {} unmarked, {} without cycle \
+             frames, {} without a mask file\n",
+            hmcqu["sheet"].as_str().unwrap_or(""),
+            hmcqu["sheet_layout"].as_str().unwrap_or(""),
+            hmcqu["recordings_read"],
+            count("unmarked"),
+            count("without_cycle"),
+            count("without_mask"),
+        ));
     }
     out
 }

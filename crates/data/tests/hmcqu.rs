@@ -1,8 +1,10 @@
 //! HMC-QU fixtures: AVIs written by OpenCV's VideoWriter (MJPG), masks by scipy.io.savemat
-//! (plain and compressed), A4C.xlsx by openpyxl in the dataset's two-row header layout.
+//! (plain and compressed), A4C.xlsx by openpyxl in the dataset's two-row header layout, and the
+//! other sheet layouts (`hmcqu_sheets/`, by make_hmcqu_sheets.py) put in its place.
 
 use std::path::{Path, PathBuf};
 
+use echoone_data::hmcqu::{Report, SheetLayout};
 use echoone_data::png_io::read_png;
 use echoone_data::{Plane, Structure, StructureSet, hmcqu};
 
@@ -73,7 +75,8 @@ fn copy_hmcqu() -> tempfile::TempDir {
 
 #[test]
 fn bad_masks_videos_and_sheets_are_named_in_clear_errors() {
-    let dir = copy_hmcqu();
+    // The sheet that marks ES0003 (cycle 1..4, no mask file) as annotated.
+    let dir = copy_with_sheet("start_end_loose_names.xlsx", "A4C.xlsx");
     let masks = dir.path().join(MASKS);
     // ES0003's cycle is 1..4 (4 frames) but ES0001's mask has 3.
     std::fs::copy(
@@ -141,4 +144,130 @@ fn earlier_release_folder_names_are_read_too() {
     )
     .unwrap();
     assert_eq!(hmcqu::read(dir.path()).unwrap().len(), 6);
+}
+
+/// The copy of the HMC-QU fixture with `hmcqu_sheets/<sheet>` as its sheet `name`.
+fn copy_with_sheet(sheet: &str, name: &str) -> tempfile::TempDir {
+    let dir = copy_hmcqu();
+    std::fs::remove_file(dir.path().join("A4C.xlsx")).unwrap();
+    std::fs::copy(fixtures("hmcqu_sheets").join(sheet), dir.path().join(name)).unwrap();
+    dir
+}
+
+#[test]
+fn every_sheet_layout_gives_the_same_cycles_and_counts_skipped_rows() {
+    let (expected, report) = hmcqu::read_with_report(&fixtures("hmcqu")).unwrap();
+    assert_eq!(
+        (
+            report.layout,
+            report.read,
+            report.unmarked,
+            report.without_mask
+        ),
+        (SheetLayout::StartEnd, 2, 1, 0)
+    );
+    // (sheet, its name in the copy, layout, unmarked, without a mask file)
+    let cases = [
+        (
+            "first_frame.xlsx",
+            "A4C.xlsx",
+            SheetLayout::FirstFrame,
+            2,
+            1,
+        ),
+        (
+            "start_end_loose_names.xlsx",
+            "A4C.xlsx",
+            SheetLayout::StartEnd,
+            0,
+            1,
+        ),
+        (
+            "reference_end.xlsx",
+            "HMC_QU.xlsx",
+            SheetLayout::ReferenceEnd,
+            0,
+            1,
+        ),
+    ];
+    for (sheet, name, layout, unmarked, without_mask) in cases {
+        let dir = copy_with_sheet(sheet, name);
+        let (samples, report) = hmcqu::read_with_report(dir.path()).unwrap();
+        assert_eq!(
+            report,
+            Report {
+                sheet: dir.path().join(name),
+                layout,
+                read: 2,
+                unmarked,
+                without_cycle: 0,
+                without_mask,
+            },
+            "{sheet}"
+        );
+        assert_eq!(samples.len(), expected.len(), "{sheet}");
+        for (s, e) in samples.iter().zip(&expected) {
+            assert_eq!(
+                (&s.info.case, s.info.frame),
+                (&e.info.case, e.info.frame),
+                "{sheet}"
+            );
+            assert_eq!((&s.image, &s.label), (&e.image, &e.label), "{sheet}");
+        }
+    }
+}
+
+#[test]
+fn bad_sheets_name_the_file_and_row() {
+    for (sheet, needles) in [
+        (
+            "first_frame_bad.xlsx",
+            &["A4C.xlsx", "row 3", "ES0002", "\"second\""][..],
+        ),
+        (
+            "no_cycle_column.xlsx",
+            &["A4C.xlsx", "no cycle columns"][..],
+        ),
+    ] {
+        let dir = copy_with_sheet(sheet, "A4C.xlsx");
+        let e = hmcqu::read(dir.path()).unwrap_err().to_string();
+        for n in needles {
+            assert!(e.contains(n), "{sheet}: {e}");
+        }
+    }
+}
+
+#[test]
+fn inspect_reports_the_sheet_layout_and_skipped_rows() {
+    let dir = copy_with_sheet("first_frame.xlsx", "A4C.xlsx");
+    let contact = dir.path().join("sheet.png");
+    let inspect = |json: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_data"));
+        cmd.arg("inspect")
+            .arg(format!("hmcqu:{}", dir.path().display()))
+            .arg("--sheet")
+            .arg(&contact);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let v: serde_json::Value = serde_json::from_str(&inspect(true)).unwrap();
+    let h = &v["hmcqu"];
+    assert_eq!(h["sheet_layout"], "first-frame", "{h}");
+    assert_eq!(h["recordings_read"], 2, "{h}");
+    assert_eq!(h["skipped"]["unmarked"], 2, "{h}");
+    assert_eq!(h["skipped"]["without_mask"], 1, "{h}");
+    assert_eq!(v["images"], 6);
+    let table = inspect(false);
+    assert!(
+        table.contains("first-frame layout") && table.contains("skipped 2 unmarked"),
+        "{table}"
+    );
 }

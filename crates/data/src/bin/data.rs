@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use echoone_data::synthetic::write_cine;
 use echoone_data::{
-    DatasetSpec, Plane, Sample, SplitPlan, SyntheticConfig, authors, inspect, sheet, split,
+    DatasetSpec, Plane, Sample, SplitPlan, SyntheticConfig, authors, hmcqu, inspect, sheet, split,
 };
 
 /// Synthesise, inspect and export echocardiography datasets.
@@ -116,11 +116,21 @@ impl SplitArgs {
     }
 }
 
-fn load(spec: &str, split: &SplitArgs) -> Result<(DatasetSpec, Vec<Sample>)> {
+/// The dataset's samples with their splits, and for HMC-QU what its sheet held.
+fn load(
+    spec: &str,
+    split: &SplitArgs,
+) -> Result<(DatasetSpec, Vec<Sample>, Option<hmcqu::Report>)> {
     let spec = DatasetSpec::parse(spec)?;
-    let mut samples = spec.load()?;
+    let (mut samples, report) = match &spec {
+        DatasetSpec::HmcQu(dir) => {
+            let (samples, report) = hmcqu::read_with_report(dir)?;
+            (samples, Some(report))
+        }
+        _ => (spec.load()?, None),
+    };
     split::assign(&mut samples, &split.plan(), split.splits.as_deref())?;
-    Ok((spec, samples))
+    Ok((spec, samples, report))
 }
 
 fn main() -> ExitCode {
@@ -201,8 +211,11 @@ fn run(command: Command) -> Result<()> {
             sheet: sheet_path,
             split,
         } => {
-            let (_, samples) = load(&spec, &split)?;
-            let summary = inspect::summary(&samples);
+            let (_, samples, report) = load(&spec, &split)?;
+            let mut summary = inspect::summary(&samples);
+            if let Some(report) = &report {
+                inspect::add_hmcqu(&mut summary, report);
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
@@ -212,7 +225,7 @@ fn run(command: Command) -> Result<()> {
             eprintln!("contact sheet: {}", sheet_path.display());
         }
         Command::Export { spec, out, split } => {
-            let (spec, samples) = load(&spec, &split)?;
+            let (spec, samples, _) = load(&spec, &split)?;
             authors::write(&out, spec.name(), &samples)?;
             println!("wrote {} samples to {}", samples.len(), out.display());
         }
