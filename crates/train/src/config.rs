@@ -184,7 +184,7 @@ impl TrainConfig {
                 power: 1.0,
             })
             .with_batch_size(6)
-            .with_epochs(6)
+            .with_epochs(8)
             .with_steps_per_epoch(84)
     }
 
