@@ -88,11 +88,7 @@ mod tests {
     use super::*;
 
     fn mask(rows: &[&str]) -> BinaryMask {
-        let data = rows
-            .iter()
-            .flat_map(|r| r.chars().map(|c| c == '#'))
-            .collect();
-        BinaryMask::new(rows.len(), rows[0].len(), data).unwrap()
+        BinaryMask::from_rows(rows)
     }
 
     #[test]

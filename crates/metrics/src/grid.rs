@@ -74,6 +74,20 @@ impl Grid<bool> {
     pub fn count(&self) -> usize {
         self.data.iter().filter(|&&v| v).count()
     }
+
+    /// A mask drawn as text rows, `#` foreground (for tests).
+    #[cfg(test)]
+    pub(crate) fn from_rows(rows: &[&str]) -> Self {
+        let data = rows
+            .iter()
+            .flat_map(|r| r.chars().map(|c| c == '#'))
+            .collect();
+        Self {
+            height: rows.len(),
+            width: rows.first().map_or(0, |r| r.len()),
+            data,
+        }
+    }
 }
 
 impl Grid<u32> {

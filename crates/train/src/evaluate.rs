@@ -204,15 +204,18 @@ fn evaluate_part<B: Backend>(
     for chunk in indices.chunks(batch_size) {
         let mut items = load_items(dataset, chunk, options.workers)?;
         let absent = place_clicks(model, &mut items, prior, options.prompts, device)?;
-        let mut run = forward(
-            model,
-            &items,
-            prior,
-            options,
-            image_slots,
-            batch_size,
-            device,
-        )?;
+        let run_on = |items: &[SegItem]| {
+            forward(
+                model,
+                items,
+                prior,
+                options,
+                image_slots,
+                batch_size,
+                device,
+            )
+        };
+        let mut run = run_on(&items)?;
         let rounds = match options.prompts {
             Prompts::Auto { refine } => refine,
             Prompts::GroundTruth { .. } => 0,
@@ -226,15 +229,7 @@ fn evaluate_part<B: Backend>(
                     item.point = Point { x, y, label: 1 };
                 }
             }
-            run = forward(
-                model,
-                &items,
-                prior,
-                options,
-                image_slots,
-                batch_size,
-                device,
-            )?;
+            run = run_on(&items)?;
         }
         part.loss_sum += run.loss;
         part.batches += 1;

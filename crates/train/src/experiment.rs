@@ -91,12 +91,19 @@ impl Experiment {
     }
 }
 
-/// Writes one overlay per kept item into `dir`, named `NN_<stem>_<structure>.png`.
+/// The caption of the overlay pictures, written beside them as `README.md`.
+pub const OVERLAY_CAPTION: &str = "Overlays `NN_<image>_<structure>.png`, at the model's input \
+size: the prediction of the structure tinted red, the reference outlined in green, the click a \
+yellow cross (cyan for a background click, given when the structure is absent).\n";
+
+/// Writes one overlay per kept item into `dir`, named `NN_<stem>_<structure>.png`, and their
+/// caption ([`OVERLAY_CAPTION`]) as `README.md`.
 pub fn write_overlays(dir: &Path, kept: &[KeptItem]) -> Result<()> {
     if kept.is_empty() {
         return Ok(());
     }
     std::fs::create_dir_all(dir).map_err(|e| TrainError::file(dir, e))?;
+    echoone_data::png_io::write_atomic(&dir.join("README.md"), OVERLAY_CAPTION.as_bytes())?;
     for (i, k) in kept.iter().enumerate() {
         let item = &k.item;
         let picture = draw(&OverlayInput {

@@ -45,8 +45,11 @@ fn train_writes_the_artefact_tree_and_the_loss_goes_down() {
     }
     let overlays: Vec<_> = fs::read_dir(out.join("overlays/epoch_002"))
         .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "png"))
         .collect();
     assert_eq!(overlays.len(), 2);
+    assert!(out.join("overlays/epoch_002/README.md").is_file());
     let csv = fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
     assert!(
@@ -88,6 +91,11 @@ fn train_writes_the_artefact_tree_and_the_loss_goes_down() {
     assert!(report.contains("mean Dice over structures"), "{report}");
     assert!(eval_out.join("summary.json").is_file());
     assert!(eval_out.join("overlays").is_dir());
+    let caption = fs::read_to_string(eval_out.join("overlays/README.md")).unwrap();
+    assert!(
+        caption.contains("tinted red") && caption.contains("outlined in green"),
+        "{caption}"
+    );
 
     let sample = echoone_data::SyntheticConfig {
         cases: 1,

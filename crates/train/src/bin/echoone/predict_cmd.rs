@@ -57,6 +57,10 @@ impl Job for PredictArgs {
         let ckpt = Checkpoint::open(&self.checkpoint)?;
         let predictor =
             Predictor::<B::InnerBackend>::new(ckpt, self.sam_checkpoint.as_deref(), &device)?;
+        println!(
+            "overlays: LV red, MYO green, LA blue over the grey image; labels 0 background, \
+             1 LV, 2 MYO, 3 LA"
+        );
         for input in &inputs {
             let written = predictor
                 .predict(input, &prompting, &self.out)
