@@ -22,9 +22,9 @@ pub struct SegBatch<B: Backend> {
     pub points: Tensor<B, 3>,
     /// Click labels [B, 1]: 1 foreground, 0 background (structure absent).
     pub point_labels: Tensor<B, 2, Int>,
-    /// Prompted structure [B] as its label value (1 LV, 2 MYO, 3 LA).
+    /// Prompted structure `[B]` as its label value (1 LV, 2 MYO, 3 LA).
     pub structures: Tensor<B, 1, Int>,
-    /// Plane [B] as `Plane::id` (0 2CH, 1 3CH, 2 4CH, 3 PSAX, 4 unknown).
+    /// Plane `[B]` as `Plane::id` (0 2CH, 1 3CH, 2 4CH, 3 PSAX, 4 unknown).
     pub planes: Tensor<B, 1, Int>,
     /// Per-item provenance (case, plane, spacing at model size, ...).
     pub meta: Vec<ItemMeta>,

@@ -85,7 +85,7 @@ pub struct Progress {
 const PLAIN_EVERY: f64 = 10.0;
 
 /// Seconds without output after which the heartbeat says what the run is doing (longer than
-/// [`PLAIN_EVERY`], so a run whose steps go on prints only its step lines).
+/// the 10 s between plain lines, so a run whose steps go on prints only its step lines).
 pub const HEARTBEAT: f64 = 12.0;
 
 /// What the heartbeat thread shares with the run.
