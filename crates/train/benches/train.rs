@@ -32,7 +32,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use echoone::EchoOneConfig;
 use echoone_data::{Mode, PipelineConfig, SegmentationDataset, Structure, SyntheticConfig};
 use echoone_losses::EchoOneLossConfig;
-use echoone_pc_mask::{FittedPrior, LatentExtractor, PriorConfig, PriorSample};
+use echoone_pc_mask::{LatentExtractor, PriorConfig};
 use echoone_sam::peak_memory::{PeakAlloc, report_peak};
 use echoone_train::batches::{batch, load_items};
 use echoone_train::prior::BatchPrior;
@@ -102,19 +102,9 @@ fn step_bench<B: AutodiffBackend>(
     let latents: Vec<Vec<f32>> = (0..samples.len())
         .map(|i| vec![1.0 + i as f32, 1.0])
         .collect();
-    let fit: Vec<PriorSample<'_>> = samples
-        .iter()
-        .zip(&latents)
-        .map(|(s, l)| PriorSample {
-            latent: l,
-            label_map: s.label.as_raw(),
-            size: (s.label.height() as usize, s.label.width() as usize),
-            annotated: [true; 3],
-            plane: None,
-        })
-        .collect();
-    let fitted = FittedPrior::fit(
-        &fit,
+    let fitted = echoone_train::prior::fit(
+        &samples,
+        &latents,
         &PriorConfig::new()
             .with_k(k)
             .with_side(side)

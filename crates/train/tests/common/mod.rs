@@ -12,7 +12,7 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use echoone::EchoOneConfig;
 use echoone_data::{Mode, Sample, SegItem, SyntheticConfig};
-use echoone_pc_mask::{FittedPrior, LatentExtractor, PriorConfig, PriorSample};
+use echoone_pc_mask::{FittedPrior, LatentExtractor, PriorConfig};
 use echoone_train::batches::load_items;
 use echoone_train::{Checkpoint, EpochRecord, TrainConfig, data};
 
@@ -143,20 +143,9 @@ pub fn fitted_prior(
     latents: &[Vec<f32>],
     model: &EchoOneConfig,
 ) -> FittedPrior {
-    let fit: Vec<PriorSample<'_>> = samples
-        .iter()
-        .zip(latents)
-        .map(|(s, l)| PriorSample {
-            latent: l,
-            label_map: s.label.as_raw(),
-            size: (s.label.height() as usize, s.label.width() as usize),
-            annotated: [true; 3],
-            plane: None,
-        })
-        .collect();
     let config = PriorConfig::new()
         .with_k(model.prior_k)
         .with_side(model.low_res_size())
         .with_extractor(LatentExtractor::Thumbnail { side: 2 });
-    FittedPrior::fit(&fit, &config).unwrap()
+    echoone_train::prior::fit(samples, latents, &config).unwrap()
 }
