@@ -230,7 +230,7 @@ impl<B: Backend> Predictor<B> {
             labels.push(label);
         }
         let nifti = out.join(format!("{stem}_label.nii.gz"));
-        write_label_nifti(&nifti, &labels, input.spacing)?;
+        echoone_data::nifti_io::write_u8(&nifti, &labels, input.spacing)?;
         written.files.push(nifti);
         if labels.len() > 1 {
             written.beats = measure_beats(&lv_masks, input.spacing);
@@ -433,45 +433,4 @@ pub fn colour_overlay(frame: &GrayImage, label: &GrayImage) -> RgbImage {
             _ => Rgb([g as u8; 3]),
         }
     })
-}
-
-/// Writes label maps (one per frame) as a `uint8` NIfTI volume `[W, H(, T)]` with the input's
-/// spacing, voxel (i, j) = column i, row j as the readers of this project, atomically.
-pub fn write_label_nifti(
-    path: &Path,
-    labels: &[GrayImage],
-    spacing: Option<[f64; 2]>,
-) -> Result<()> {
-    use ndarray::ShapeBuilder;
-    let (w, h) = labels
-        .first()
-        .map(|l| (l.width() as usize, l.height() as usize))
-        .ok_or_else(|| TrainError::file(path, "no frame to write"))?;
-    let data: Vec<u8> = labels
-        .iter()
-        .flat_map(|l| l.as_raw().iter().copied())
-        .collect();
-    let array = ndarray::Array3::from_shape_vec((w, h, labels.len()).f(), data)
-        .map_err(|e| TrainError::file(path, e))?;
-    let mut header = nifti::NiftiHeader::default();
-    let [sx, sy] = spacing.unwrap_or([1.0, 1.0]);
-    header.pixdim = [1.0, sx as f32, sy as f32, 1.0, 1.0, 1.0, 1.0, 1.0];
-    let name = path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".tmp-{}-{name}", std::process::id()));
-    let result = if labels.len() == 1 {
-        nifti::writer::WriterOptions::new(&tmp)
-            .reference_header(&header)
-            .write_nifti(&array.index_axis(ndarray::Axis(2), 0))
-    } else {
-        nifti::writer::WriterOptions::new(&tmp)
-            .reference_header(&header)
-            .write_nifti(&array)
-    };
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(TrainError::file(path, format!("cannot write NIfTI: {e}")));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| TrainError::file(path, e))
 }

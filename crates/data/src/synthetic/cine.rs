@@ -12,9 +12,9 @@ use std::path::Path;
 
 use image::GrayImage;
 
-use super::nifti_writer::write_u8;
 use super::{LvTruth, SyntheticConfig};
 use crate::error::{DataError, Result};
+use crate::nifti_io::write_u8;
 use crate::png_io::write_atomic;
 use crate::sample::Plane;
 
@@ -140,12 +140,12 @@ pub fn write_cine(cine: &Cine, dir: &Path, stem: &str) -> Result<()> {
     write_u8(
         &dir.join(format!("{stem}.nii.gz")),
         &cine.frames,
-        cine.spacing,
+        Some(cine.spacing),
     )?;
     write_u8(
         &dir.join(format!("{stem}_gt.nii.gz")),
         &cine.labels,
-        cine.spacing,
+        Some(cine.spacing),
     )?;
     let t = &cine.truth;
     let info = format!(

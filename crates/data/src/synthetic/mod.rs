@@ -11,7 +11,6 @@
 mod anatomy;
 mod cavity;
 mod cine;
-mod nifti_writer;
 mod scanner;
 
 use std::path::Path;
