@@ -44,17 +44,44 @@ fn official_splits(root: &Path) -> Result<HashMap<String, Split>> {
     Ok(out)
 }
 
-/// `Info_<view>.cfg` as key -> value.
-fn info(path: &Path) -> Result<HashMap<String, String>> {
+/// One `key: value` line of an `Info_<view>.cfg`, trimmed, with its 1-based line number.
+pub(crate) struct InfoLine {
+    /// Line number, from 1.
+    pub line: usize,
+    /// The key (`ED`, `ES`, `LVef`, ...).
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+
+/// The `key: value` lines of `Info_<view>.cfg` in file order (none when the file is absent).
+pub(crate) fn info(path: &Path) -> Result<Vec<InfoLine>> {
     if !path.exists() {
-        return Ok(HashMap::new());
+        return Ok(Vec::new());
     }
     let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
     Ok(text
         .lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let (k, v) = l.split_once(':')?;
+            Some(InfoLine {
+                line: i + 1,
+                key: k.trim().to_string(),
+                value: v.trim().to_string(),
+            })
+        })
         .collect())
+}
+
+/// The 0-based frame that `key` (`ED`, `ES`) of `cfg` names (1-based there; the last line with
+/// that key wins).
+fn info_frame(cfg: &[InfoLine], key: &str) -> Option<u32> {
+    cfg.iter()
+        .rev()
+        .find(|l| l.key == key)
+        .and_then(|l| l.value.parse::<u32>().ok())
+        .map(|f| f.saturating_sub(1))
 }
 
 fn read_volume(path: &Path) -> Result<Volume> {
@@ -175,20 +202,14 @@ fn read_all(root: &Path, half_sequences: bool) -> Result<Vec<Sample>> {
                 meta.phase = Some(phase);
                 meta.spacing = image_vol.spacing;
                 meta.split = splits.get(&patient).copied();
-                meta.frame = cfg
-                    .get(phase.name())
-                    .and_then(|v| v.parse::<u32>().ok())
-                    .map(|f| f.saturating_sub(1));
+                meta.frame = info_frame(&cfg, phase.name());
                 out.push(Sample::new(image, label, StructureSet::ALL, meta, &gt)?);
             }
             if half_sequences {
                 let mut template = SampleInfo::new("camus", patient.clone());
                 template.plane = plane;
                 template.split = splits.get(&patient).copied();
-                template.frame = cfg
-                    .get("ED")
-                    .and_then(|v| v.parse::<u32>().ok())
-                    .map(|f| f.saturating_sub(1));
+                template.frame = info_frame(&cfg, "ED");
                 let stem = format!("{patient}_{view}");
                 out.extend(half_sequence(&dir, &stem, &template)?);
             }

@@ -127,15 +127,8 @@ fn camus(root: &Path) -> Result<Vec<EfReference>> {
         };
         for view in ["2CH", "4CH"] {
             let path = dir.join(format!("Info_{view}.cfg"));
-            if !path.is_file() {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).map_err(|e| DataError::io(&path, e))?;
-            for (k, l) in text.lines().enumerate() {
-                let Some((key, v)) = l.split_once(':') else {
-                    continue;
-                };
-                let (key, v, line) = (key.trim(), v.trim(), k + 1);
+            for l in crate::camus::info(&path)? {
+                let (key, v, line) = (l.key.as_str(), l.value.as_str(), l.line);
                 match key.to_ascii_lowercase().as_str() {
                     "lvedv" | "edv" if r.edv_ml.is_none() => {
                         r.edv_ml = value(&path, line, key, v)?;
