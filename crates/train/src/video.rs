@@ -5,10 +5,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use echoone_metrics::{BinaryMask, Spacing, disc_profile, largest_component_filled, single_plane};
+use echoone_metrics::{Spacing, disc_profile, largest_component_filled, single_plane};
 use echoone_plot::{Chart, Colour, Figure, Series, SeriesStyle};
 use image::GrayImage;
 
+use crate::ef::lv_mask;
 use crate::error::{Result, TrainError};
 
 /// One beat: its end-diastolic and end-systolic frames and the single-plane volumes there.
@@ -93,9 +94,7 @@ pub fn measure_beats(labels: &[GrayImage], spacing: Option<[f64; 2]>) -> Vec<Bea
     let area = lv_areas(labels, spacing);
     let metric = spacing.and_then(|[x, y]| Spacing::new(y, x).ok());
     let volume = |frame: usize| {
-        let l = &labels[frame];
-        let (w, h) = (l.width() as usize, l.height() as usize);
-        let mask = BinaryMask::new(h, w, l.as_raw().iter().map(|&v| v == 1).collect()).ok()?;
+        let mask = lv_mask(&labels[frame]);
         // Measured on the largest LV blob with its holes filled.
         disc_profile(
             &largest_component_filled(&mask),

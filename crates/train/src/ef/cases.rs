@@ -204,7 +204,7 @@ pub fn measure(
 }
 
 /// The LV (label 1) of a label map.
-fn lv_mask(label: &GrayImage) -> BinaryMask {
+pub(crate) fn lv_mask(label: &GrayImage) -> BinaryMask {
     let (w, h) = (label.width() as usize, label.height() as usize);
     BinaryMask::new(h, w, label.as_raw().iter().map(|&v| v == 1).collect())
         .unwrap_or_else(|_| BinaryMask::empty(h, w))

@@ -7,6 +7,7 @@
 mod cases;
 mod report;
 
+pub(crate) use cases::lv_mask;
 pub use cases::{CaseVolumes, Method, Skipped, Source, measure};
 pub use report::{Comparison, EfReport, compare, write_report};
 
