@@ -42,6 +42,17 @@ impl Prompts {
         seed: 0,
     };
 
+    /// The click sources `--prompts` names: `gt` (`[gt]`), `auto` (`[auto]`) or `both`
+    /// (`[gt, auto]`), each with its short name; `None` for anything else.
+    pub fn sources(name: &str, gt: Prompts, auto: Prompts) -> Option<Vec<(&'static str, Prompts)>> {
+        match name {
+            "gt" => Some(vec![("gt", gt)]),
+            "auto" => Some(vec![("auto", auto)]),
+            "both" => Some(vec![("gt", gt), ("auto", auto)]),
+            _ => None,
+        }
+    }
+
     /// A short name for reports: `gt`, `gt+jitter 4px`, `auto`, `auto+2 refinements`.
     pub fn name(&self) -> String {
         match *self {
@@ -178,6 +189,10 @@ mod tests {
             assert_eq!(q, jitter(p, 4.0, 64, 7, &[k]));
         }
         assert_ne!(jitter(p, 4.0, 64, 7, &[1]), jitter(p, 4.0, 64, 8, &[1]));
+        let auto = Prompts::Auto { refine: 0 };
+        let both = Prompts::sources("both", Prompts::GT, auto).unwrap();
+        assert_eq!(both, vec![("gt", Prompts::GT), ("auto", auto)]);
+        assert!(Prompts::sources("none", Prompts::GT, auto).is_none());
         assert_eq!(jitter(p, 0.0, 64, 7, &[1]), p);
     }
 }

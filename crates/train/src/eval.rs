@@ -17,13 +17,11 @@ use crate::experiment::write_overlays;
 use crate::extractor;
 use crate::prior::{self, BatchPrior};
 
-/// What to evaluate and where to write it.
+/// How to evaluate.
 #[derive(Debug, Clone)]
 pub struct EvalRequest {
     /// Official SAM weights, needed only when the prior's latents come from SAM's encoder.
     pub sam_checkpoint: Option<PathBuf>,
-    /// Output folder (`summary.json`, `summary.md`, `mm/`, `overlays/`).
-    pub out: PathBuf,
     /// Items per forward pass.
     pub batch_size: usize,
     /// Threads preparing items.
@@ -34,8 +32,6 @@ pub struct EvalRequest {
     pub threads: usize,
     /// Keep every batch's shapes the same (see [`EvalOptions::fixed_shapes`]).
     pub fixed_shapes: bool,
-    /// Where the clicks come from.
-    pub prompts: Prompts,
 }
 
 /// The summaries of an evaluation: in pixels, and in millimetres when every sample has a spacing.
@@ -54,13 +50,16 @@ pub struct EvalReport {
     pub absent_predicted: usize,
 }
 
-/// Evaluates the checkpoint on `samples` and writes the summaries and overlays into `req.out`.
+/// Evaluates the checkpoint on `samples` once per click source of `runs`, each writing its
+/// summaries (`summary.json`, `summary.md`, `mm/`) and overlays into its folder; the model is
+/// loaded and the prior's latents computed once for all of them.
 pub fn evaluate_checkpoint<B: Backend>(
     ckpt: &Checkpoint,
     samples: &[Sample],
     req: &EvalRequest,
+    runs: &[(Prompts, PathBuf)],
     device: &B::Device,
-) -> Result<EvalReport> {
+) -> Result<Vec<EvalReport>> {
     if samples.is_empty() {
         return Err(TrainError::Config("no sample to evaluate".into()));
     }
@@ -86,37 +85,41 @@ pub fn evaluate_checkpoint<B: Backend>(
         .map(|(fitted, latents)| BatchPrior { fitted, latents });
     let dataset = data::dataset(samples, config, Mode::Eval);
     let loss = EchoOneLossConfig::new().init();
-    let eval = evaluate(
-        &model,
-        &dataset,
-        batch_prior.as_ref(),
-        &EvalOptions {
-            batch_size: req.batch_size,
-            workers: req.workers,
-            keep: req.overlays,
-            loss: &loss,
-            millimetres: true,
-            threads: req.threads,
-            fixed_shapes: req.fixed_shapes,
-            prompts: req.prompts,
-        },
-        device,
-    )?;
-    let pixels = eval.summary();
-    write_summary(&pixels, &req.out)?;
-    let millimetres = eval.cases_mm.as_ref().map(|c| Summary::new(c, &LABELS));
-    if let Some(mm) = &millimetres {
-        write_summary(mm, &req.out.join("mm"))?;
+    let mut reports = Vec::with_capacity(runs.len());
+    for (prompts, out) in runs {
+        let eval = evaluate(
+            &model,
+            &dataset,
+            batch_prior.as_ref(),
+            &EvalOptions {
+                batch_size: req.batch_size,
+                workers: req.workers,
+                keep: req.overlays,
+                loss: &loss,
+                millimetres: true,
+                threads: req.threads,
+                fixed_shapes: req.fixed_shapes,
+                prompts: *prompts,
+            },
+            device,
+        )?;
+        let pixels = eval.summary();
+        write_summary(&pixels, out)?;
+        let millimetres = eval.cases_mm.as_ref().map(|c| Summary::new(c, &LABELS));
+        if let Some(mm) = &millimetres {
+            write_summary(mm, &out.join("mm"))?;
+        }
+        write_overlays(&out.join("overlays"), &eval.kept)?;
+        reports.push(EvalReport {
+            mean_dice: Evaluation::mean_dice(&pixels),
+            items: eval.cases.len(),
+            absent: eval.absent,
+            absent_predicted: eval.absent_predicted,
+            pixels,
+            millimetres,
+        });
     }
-    write_overlays(&req.out.join("overlays"), &eval.kept)?;
-    Ok(EvalReport {
-        mean_dice: Evaluation::mean_dice(&pixels),
-        items: eval.cases.len(),
-        absent: eval.absent,
-        absent_predicted: eval.absent_predicted,
-        pixels,
-        millimetres,
-    })
+    Ok(reports)
 }
 
 /// The samples to evaluate: `specs` when given (all their samples, or one split), else the

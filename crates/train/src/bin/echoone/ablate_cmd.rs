@@ -96,42 +96,45 @@ impl Job for AblateArgs {
                 split_used = "val";
                 samples = select_samples(&ckpt, &[], Some(Split::Val))?;
             }
-            let modes: Vec<(&str, Prompts)> = match self.prompts.as_str() {
-                "gt" => vec![("gt", Prompts::GT)],
-                "auto" => vec![("auto", Prompts::Auto { refine: 0 })],
-                "both" => vec![("gt", Prompts::GT), ("auto", Prompts::Auto { refine: 0 })],
-                other => anyhow::bail!("--prompts {other}: expected gt, auto or both"),
+            let Some(sources) =
+                Prompts::sources(&self.prompts, Prompts::GT, Prompts::Auto { refine: 0 })
+            else {
+                anyhow::bail!("--prompts {}: expected gt, auto or both", self.prompts);
             };
-            for (name, prompts) in modes {
-                if name == "auto" && ckpt.prior.is_none() {
+            let (mut names, mut evals) = (Vec::new(), Vec::new());
+            for (name, prompts) in &sources {
+                if *name == "auto" && ckpt.prior.is_none() {
                     eprintln!(
                         "variant {} has no PC-Mask: no automatic clicks to evaluate",
                         variant.name
                     );
                     continue;
                 }
-                let eval_dir = if self.prompts == "both" {
+                let eval_dir = if sources.len() > 1 {
                     dir.join(format!("eval-{split_used}-{name}"))
                 } else {
                     dir.join(format!("eval-{split_used}"))
                 };
-                let request = EvalRequest {
-                    prompts,
-                    sam_checkpoint: self.train.sam_checkpoint.clone(),
-                    out: eval_dir,
-                    batch_size: base.batch_size,
-                    workers: base.workers,
-                    overlays: 8,
-                    threads: on.len(),
-                    fixed_shapes: devices.fixed_shapes,
-                };
-                let report = evaluate_checkpoint::<B::InnerBackend>(
-                    &ckpt,
-                    &samples,
-                    &request,
-                    &devices.main,
-                )
-                .with_context(|| format!("evaluating variant {}", variant.name))?;
+                names.push(*name);
+                evals.push((*prompts, eval_dir));
+            }
+            let request = EvalRequest {
+                sam_checkpoint: self.train.sam_checkpoint.clone(),
+                batch_size: base.batch_size,
+                workers: base.workers,
+                overlays: 8,
+                threads: on.len(),
+                fixed_shapes: devices.fixed_shapes,
+            };
+            let reports = evaluate_checkpoint::<B::InnerBackend>(
+                &ckpt,
+                &samples,
+                &request,
+                &evals,
+                &devices.main,
+            )
+            .with_context(|| format!("evaluating variant {}", variant.name))?;
+            for (name, report) in names.iter().zip(&reports) {
                 rows.push(Row::new(
                     variant.clone(),
                     name,

@@ -96,32 +96,33 @@ impl Job for EvalArgs {
         let auto = Prompts::Auto {
             refine: self.refine,
         };
-        let modes: Vec<(&str, Prompts)> = match self.prompts.as_str() {
-            "gt" => vec![("gt", gt)],
-            "auto" => vec![("auto", auto)],
-            "both" => vec![("gt", gt), ("auto", auto)],
-            other => bail!("--prompts {other}: expected gt, auto or both"),
+        let Some(sources) = Prompts::sources(&self.prompts, gt, auto) else {
+            bail!("--prompts {}: expected gt, auto or both", self.prompts);
         };
-        let mut reports = Vec::new();
-        for (name, prompts) in &modes {
-            // One click source writes into OUT; several each into OUT/<source>.
-            let dir = if modes.len() == 1 {
-                out.clone()
-            } else {
-                out.join(name)
-            };
-            let request = EvalRequest {
-                sam_checkpoint: self.sam_checkpoint.clone(),
-                out: dir.clone(),
-                batch_size: self.batch_size.max(1),
-                workers: self.workers,
-                overlays: self.overlays,
-                threads: self.threads.max(1),
-                fixed_shapes,
-                prompts: *prompts,
-            };
-            let report = evaluate_checkpoint::<B::InnerBackend>(&ckpt, &samples, &request, &device)
+        // One click source writes into OUT; several each into OUT/<source>.
+        let runs: Vec<(Prompts, PathBuf)> = sources
+            .iter()
+            .map(|&(name, prompts)| {
+                let dir = if sources.len() == 1 {
+                    out.clone()
+                } else {
+                    out.join(name)
+                };
+                (prompts, dir)
+            })
+            .collect();
+        let request = EvalRequest {
+            sam_checkpoint: self.sam_checkpoint.clone(),
+            batch_size: self.batch_size.max(1),
+            workers: self.workers,
+            overlays: self.overlays,
+            threads: self.threads.max(1),
+            fixed_shapes,
+        };
+        let reports =
+            evaluate_checkpoint::<B::InnerBackend>(&ckpt, &samples, &request, &runs, &device)
                 .with_context(|| format!("evaluating {}", ckpt.dir.display()))?;
+        for ((prompts, dir), report) in runs.iter().zip(&reports) {
             println!("clicks: {}", prompts.name());
             print!("{}", report.pixels.to_markdown());
             println!(
@@ -140,11 +141,13 @@ impl Job for EvalArgs {
                  the image: {} of {}\n",
                 report.absent_predicted, report.absent
             );
-            reports.push((prompts.name(), report));
         }
         if reports.len() > 1 {
-            let table: Vec<(String, &EvalReport)> =
-                reports.iter().map(|(n, r)| (n.clone(), r)).collect();
+            let table: Vec<(String, &EvalReport)> = runs
+                .iter()
+                .zip(&reports)
+                .map(|((p, _), r)| (p.name(), r))
+                .collect();
             let md = compare_prompts(&table);
             let path = out.join("prompts.md");
             std::fs::create_dir_all(&out)?;
