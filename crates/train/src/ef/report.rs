@@ -57,15 +57,7 @@ pub fn compare(rows: &[CaseVolumes]) -> Vec<Comparison> {
     pairs
         .into_iter()
         .filter_map(|(source, against)| {
-            let matched: Vec<(&CaseVolumes, &CaseVolumes)> = rows
-                .iter()
-                .filter(|r| r.source == source)
-                .filter_map(|r| {
-                    rows.iter()
-                        .find(|o| o.source == against && o.case == r.case)
-                        .map(|o| (r, o))
-                })
-                .collect();
+            let matched = matched(rows, source, against);
             (!matched.is_empty()).then(|| Comparison {
                 source,
                 against,
@@ -73,6 +65,22 @@ pub fn compare(rows: &[CaseVolumes]) -> Vec<Comparison> {
                 edv_ml: Agreement::of(matched.iter().map(|(a, b)| (a.edv_ml, b.edv_ml))),
                 esv_ml: Agreement::of(matched.iter().map(|(a, b)| (a.esv_ml, b.esv_ml))),
             })
+        })
+        .collect()
+}
+
+/// The rows of `source` paired with the row of `against` for the same case.
+fn matched(
+    rows: &[CaseVolumes],
+    source: Source,
+    against: Source,
+) -> Vec<(&CaseVolumes, &CaseVolumes)> {
+    rows.iter()
+        .filter(|r| r.source == source)
+        .filter_map(|r| {
+            rows.iter()
+                .find(|o| o.source == against && o.case == r.case)
+                .map(|o| (r, o))
         })
         .collect()
 }
@@ -134,17 +142,9 @@ fn bland_altman(report: &EfReport) -> Figure {
         .iter()
         .enumerate()
         .map(|(k, c)| {
-            let points: Vec<(f64, f64)> = report
-                .rows
-                .iter()
-                .filter(|r| r.source == c.source)
-                .filter_map(|r| {
-                    report
-                        .rows
-                        .iter()
-                        .find(|o| o.source == c.against && o.case == r.case)
-                        .map(|o| ((r.ef_pct + o.ef_pct) / 2.0, r.ef_pct - o.ef_pct))
-                })
+            let points: Vec<(f64, f64)> = matched(&report.rows, c.source, c.against)
+                .into_iter()
+                .map(|(r, o)| ((r.ef_pct + o.ef_pct) / 2.0, r.ef_pct - o.ef_pct))
                 .collect();
             let a = &c.ef_pct;
             Chart::new(
