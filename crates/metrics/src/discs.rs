@@ -20,7 +20,7 @@
 use crate::contour::contours;
 use crate::error::{MetricsError, Result};
 use crate::grid::BinaryMask;
-use crate::isotropic::{isotropic, round_half_even};
+use crate::isotropic::isotropic;
 use crate::spacing::Spacing;
 
 /// Number of discs along the long axis.
@@ -98,7 +98,7 @@ pub fn disc_profile(mask: &BinaryMask, spacing: Spacing) -> Result<DiscProfile> 
             "no straight stretch of the LV contour to take for the mitral annulus".into(),
         )
     })?;
-    let mid = contour[j + round_half_even((i - j) as f64 / 2.0) as usize];
+    let mid = contour[j + ((i - j) as f64 / 2.0).round_ties_even() as usize];
     let (mut length, mut apex) = (0.0, mid);
     for &p in &contour {
         let d = norm(sub(mid, p));
@@ -206,8 +206,8 @@ fn annulus(contour: &[[f64; 2]]) -> Option<(usize, usize)> {
 fn edge(mask: &BinaryMask, from: [f64; 2], dir: [f64; 2]) -> f64 {
     let mut distance = 8.0;
     loop {
-        let r = round_half_even(from[0] + distance * dir[0]);
-        let c = round_half_even(from[1] + distance * dir[1]);
+        let r = (from[0] + distance * dir[0]).round_ties_even();
+        let c = (from[1] + distance * dir[1]).round_ties_even();
         if r < 0.0 || c < 0.0 || !mask.get(r as usize, c as usize) {
             return distance;
         }

@@ -7,8 +7,8 @@ use crate::spacing::Spacing;
 /// `mask` resampled so that both axes have the smaller of the two spacings, and that spacing.
 pub fn isotropic(mask: &BinaryMask, spacing: Spacing) -> (BinaryMask, f64) {
     let iso = spacing.axis0.min(spacing.axis1);
-    let rows = round_half_even(mask.height() as f64 * (spacing.axis0 / iso)) as usize;
-    let cols = round_half_even(mask.width() as f64 * (spacing.axis1 / iso)) as usize;
+    let rows = (mask.height() as f64 * (spacing.axis0 / iso)).round_ties_even() as usize;
+    let cols = (mask.width() as f64 * (spacing.axis1 / iso)).round_ties_even() as usize;
     if rows == mask.height() && cols == mask.width() {
         return (mask.clone(), iso);
     }
@@ -38,28 +38,9 @@ fn source_indices(from: usize, to: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Rounds half-way cases to the even neighbour, as numpy's and Python's `round` do.
-pub(crate) fn round_half_even(v: f64) -> f64 {
-    let r = v.round();
-    if (v - v.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
-        r - v.signum()
-    } else {
-        r
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rounds_half_to_even() {
-        let got: Vec<f64> = [0.5, 1.5, 2.5, -0.5, -1.5, 2.4, 2.6]
-            .iter()
-            .map(|&v| round_half_even(v))
-            .collect();
-        assert_eq!(got, vec![0.0, 2.0, 2.0, -0.0, -2.0, 2.0, 3.0]);
-    }
 
     #[test]
     fn picks_the_pixels_pil_picks() {
