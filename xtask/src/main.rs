@@ -39,7 +39,7 @@ const WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         name: "model",
-        package: "echoone",
+        package: "echoone-model",
         binary: "model",
         about: "EchoONE parameter summary, or a checkpoint run on one image",
     },
@@ -84,7 +84,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("metrics", "echoone-metrics"),
     ("data", "echoone-data"),
     ("lffa", "echoone-lffa"),
-    ("model", "echoone"),
+    ("model", "echoone-model"),
     ("train", "echoone-train"),
 ];
 

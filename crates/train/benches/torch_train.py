@@ -5,7 +5,7 @@ for benches/train.rs.
         [--device cpu|cuda[:N]] [--batch B]
 
 AUTHORS_CHECKOUT is a checkout of github.com/a2502503/EchoONE (nothing of it is copied here: this
-script imports it). The models are built as crates/echoone/benches/torch_model.py builds them:
+script imports it). The models are built as crates/model/benches/torch_model.py builds them:
 `small` from their classes at the sizes of our `EchoOneConfig::small()` with every parameter
 training (as benches/train.rs trains it from random weights), `vit_b` with their
 `build_echoone_vit_b` at 256 input and their own frozen split (their EchoONE constructor sets it;

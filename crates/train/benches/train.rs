@@ -29,9 +29,9 @@ use std::time::{Duration, Instant};
 use burn::optim::AdamConfig;
 use burn::tensor::backend::AutodiffBackend;
 use criterion::{Criterion, criterion_group, criterion_main};
-use echoone::EchoOneConfig;
 use echoone_data::{Mode, PipelineConfig, SegmentationDataset, Structure, SyntheticConfig};
 use echoone_losses::EchoOneLossConfig;
+use echoone_model::EchoOneConfig;
 use echoone_pc_mask::{LatentExtractor, PriorConfig};
 use echoone_sam::peak_memory::{PeakAlloc, report_peak};
 use echoone_train::batches::{batch, load_items};
@@ -123,7 +123,7 @@ fn step_bench<B: AutodiffBackend>(
     let mut model = Some(net);
     // PyTorch's epsilon, as the authors' recipe (speed does not depend on it).
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
-    let mut run = |model: &mut Option<echoone::EchoOne<B>>| {
+    let mut run = |model: &mut Option<echoone_model::EchoOne<B>>| {
         let b = batch::<B>(items.clone(), 0, &device);
         let p = prior
             .tensor::<B>(&idx, &structures, &device)

@@ -244,7 +244,7 @@ pub fn write(dir: &Path, rows: &[Row], split: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use echoone::EchoOneConfig;
+    use echoone_model::EchoOneConfig;
 
     #[test]
     fn the_default_grid_is_the_papers_two_by_two() {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Record, Recorder};
 use burn::tensor::backend::Backend;
-use echoone::{EchoOne, EchoOneConfig};
+use echoone_model::{EchoOne, EchoOneConfig};
 use echoone_pc_mask::FittedPrior;
 use serde::{Deserialize, Serialize};
 

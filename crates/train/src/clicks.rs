@@ -7,11 +7,11 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
-use echoone::EchoOne;
 use echoone_data::Structure;
 use echoone_data::prompt::Point;
 use echoone_data::rng::Rng;
 use echoone_metrics::{BinaryMask, deepest_point};
+use echoone_model::EchoOne;
 
 /// A coarse mask covering less than this fraction of the image (1 %) means the structure is
 /// absent (when it may be: see [`may_be_absent`]).

@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use burn::config::Config;
-use echoone::EchoOneConfig;
 use echoone_data::SplitPlan;
 use echoone_data::augment::AugmentConfig;
+use echoone_model::EchoOneConfig;
 use echoone_pc_mask::PriorMode;
 use serde::{Deserialize, Serialize};
 

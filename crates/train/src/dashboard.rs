@@ -18,7 +18,7 @@ use burn_train::renderer::tui::TuiMetricsRendererWrapper;
 use burn_train::renderer::{MetricState, MetricsRenderer, ProgressType, TrainingProgress};
 
 use crate::history::EpochRecord;
-use crate::progress::StepStatus;
+use crate::step::StepStatus;
 
 /// Opens a renderer given the interrupter it stops the run with and the number of epochs done
 /// before this run's first step (for its time estimate).

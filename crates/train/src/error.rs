@@ -21,7 +21,7 @@ pub enum TrainError {
     Data(#[from] echoone_data::DataError),
     /// The model rejected its configuration or input.
     #[error(transparent)]
-    Model(#[from] echoone::EchoOneError),
+    Model(#[from] echoone_model::EchoOneError),
     /// PC-Mask could not be fitted or loaded.
     #[error(transparent)]
     Prior(#[from] echoone_pc_mask::PcMaskError),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::TrainConfig;
 use crate::error::{Result, TrainError};
-use crate::evaluate::KeptItem;
+use crate::model_eval::KeptItem;
 use crate::overlay::{OverlayInput, draw, write_png};
 
 /// The folder of one run.

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use burn::tensor::backend::Backend;
-use echoone::EchoOneConfig;
+use echoone_model::EchoOneConfig;
 use echoone_pc_mask::LatentExtractor;
 use echoone_sam::{LoadOptions, load_checkpoint};
 

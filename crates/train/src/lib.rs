@@ -5,18 +5,18 @@
 pub mod ablate;
 pub mod batches;
 pub mod checkpoint;
+pub mod checkpoint_eval;
 pub mod clicks;
 pub mod config;
 pub mod dashboard;
 pub mod data;
 pub mod ef;
 pub mod error;
-pub mod eval;
-pub mod evaluate;
 pub mod experiment;
 pub mod extractor;
 pub mod history;
 pub mod model;
+pub mod model_eval;
 pub mod overlay;
 pub mod parallel;
 pub mod predict;
@@ -29,14 +29,14 @@ pub mod trainer;
 pub mod video;
 
 pub use checkpoint::{Checkpoint, TrainState};
+pub use checkpoint_eval::{EvalReport, EvalRequest, evaluate_checkpoint, select_samples};
 pub use config::{
     ExtractorChoice, FreezePolicy, ItemOrder, ModuleLr, OptimizerKind, Schedule, TrainConfig,
 };
 pub use error::{Result, TrainError};
-pub use eval::{EvalReport, EvalRequest, evaluate_checkpoint, select_samples};
-pub use evaluate::{EvalOptions, Evaluation, evaluate};
 pub use experiment::Experiment;
 pub use history::EpochRecord;
+pub use model_eval::{EvalOptions, Evaluation, evaluate};
 pub use parallel::{Share, parallel_step, shares};
 pub use step::{LossTerms, train_step};
 pub use trainer::{RunOptions, RunSummary, train, train_on};

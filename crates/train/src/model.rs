@@ -9,7 +9,7 @@ use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use burn_flex::{Flex, FlexDevice};
-use echoone::{EchoOne, EchoOneConfig};
+use echoone_model::{EchoOne, EchoOneConfig};
 
 use crate::config::{FreezePolicy, TrainConfig};
 use crate::error::{Result, TrainError};

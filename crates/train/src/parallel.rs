@@ -17,9 +17,9 @@ use burn::module::{AutodiffModule, Module};
 use burn::optim::{GradientsAccumulator, Optimizer};
 use burn::tensor::Tensor;
 use burn::tensor::backend::AutodiffBackend;
-use echoone::EchoOne;
 use echoone_data::{SegBatch, SegItem};
 use echoone_losses::EchoOneLoss;
+use echoone_model::EchoOne;
 
 use crate::batches::batch_with_prior;
 use crate::config::ModuleLr;

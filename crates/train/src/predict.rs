@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
-use echoone::EchoOne;
 use echoone_data::resize::{Plane32, bilinear, nearest};
 use echoone_data::{Structure, avi::AviVideo, nifti_io};
+use echoone_model::EchoOne;
 use image::{GrayImage, Rgb, RgbImage};
 
 use crate::checkpoint::{self, Checkpoint};

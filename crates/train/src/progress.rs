@@ -5,7 +5,6 @@
 //! kernels for the first steps, validating), so a slow start never looks like a hang.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::dashboard::Dashboard;
 use crate::history::EpochRecord;
-use crate::step::LossTerms;
+use crate::step::StepStatus;
 
 /// How a run shows its progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,31 +44,6 @@ impl Display {
             (false, _, false) => Self::Plain,
         }
     }
-}
-
-/// Where training stands after a step.
-#[derive(Debug, Clone, Copy)]
-pub struct StepStatus<'a> {
-    /// The epoch, from 1.
-    pub epoch: usize,
-    /// Epochs of the run.
-    pub epochs: usize,
-    /// The step within the epoch, from 1.
-    pub step: usize,
-    /// Steps per epoch.
-    pub steps: usize,
-    /// Items in this step's batch.
-    pub items: usize,
-    /// This step's loss terms.
-    pub losses: &'a LossTerms,
-    /// Each term times its batch's items, summed over the epoch so far.
-    pub totals: &'a BTreeMap<String, f64>,
-    /// The epoch's items so far.
-    pub seen: usize,
-    /// The learning rate of this step.
-    pub lr: f64,
-    /// Training samples per second over the epoch so far.
-    pub rate: f64,
 }
 
 /// Shows the run's progress.

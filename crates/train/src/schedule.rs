@@ -24,7 +24,7 @@ pub fn learning_rate(config: &TrainConfig, step: usize, total: usize, per_epoch:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use echoone::EchoOneConfig;
+    use echoone_model::EchoOneConfig;
 
     #[test]
     fn warmup_rises_linearly_then_decays_to_zero() {

@@ -1,12 +1,14 @@
 //! One training step on one device: forward, the EchoONE loss, backward, and the optimiser
 //! update with per-module learning rates. The pieces are shared with the data-parallel step.
 
+use std::collections::BTreeMap;
+
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
-use echoone::EchoOne;
 use echoone_data::SegBatch;
 use echoone_losses::EchoOneLoss;
+use echoone_model::EchoOne;
 
 use crate::config::ModuleLr;
 use crate::error::Result;
@@ -107,4 +109,29 @@ where
     parts.into_iter().fold(model, |model, (factor, grads)| {
         optim.step(lr * factor, model, grads)
     })
+}
+
+/// Where training stands after a step.
+#[derive(Debug, Clone, Copy)]
+pub struct StepStatus<'a> {
+    /// The epoch, from 1.
+    pub epoch: usize,
+    /// Epochs of the run.
+    pub epochs: usize,
+    /// The step within the epoch, from 1.
+    pub step: usize,
+    /// Steps per epoch.
+    pub steps: usize,
+    /// Items in this step's batch.
+    pub items: usize,
+    /// This step's loss terms.
+    pub losses: &'a LossTerms,
+    /// Each term times its batch's items, summed over the epoch so far.
+    pub totals: &'a BTreeMap<String, f64>,
+    /// The epoch's items so far.
+    pub seen: usize,
+    /// The learning rate of this step.
+    pub lr: f64,
+    /// Training samples per second over the epoch so far.
+    pub rate: f64,
 }

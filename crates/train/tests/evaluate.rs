@@ -5,9 +5,9 @@ mod common;
 
 use burn::module::Module;
 use burn_flex::Flex;
-use echoone::EchoOne;
 use echoone_data::{Mode, PipelineConfig, SegmentationDataset, SyntheticConfig};
 use echoone_losses::EchoOneLossConfig;
+use echoone_model::EchoOne;
 use echoone_train::{EvalOptions, Evaluation, evaluate};
 
 fn run(model: &EchoOne<Flex>, threads: usize, keep: usize) -> Evaluation {

@@ -6,8 +6,8 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 use echoone_data::Split;
+use echoone_train::checkpoint_eval::compare_prompts;
 use echoone_train::clicks::Prompts;
-use echoone_train::eval::compare_prompts;
 use echoone_train::{Checkpoint, EvalReport, EvalRequest, evaluate_checkpoint, select_samples};
 
 use crate::backend::{Devices, Job};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use burn_autodiff::Autodiff;
 use burn_flex::Flex;
-use echoone::{EchoOneConfig, authors_key_remap};
+use echoone_model::{EchoOneConfig, authors_key_remap};
 use echoone_sam::inspect::parameters;
 use regex::Regex;
 

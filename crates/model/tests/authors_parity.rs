@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use burn::config::Config;
 use burn::tensor::{Int, Tensor, TensorData};
 use burn_flex::Flex;
-use echoone::{EchoOneConfig, EchoOneError, checkpoint_shapes, recognise_config};
+use echoone_model::{EchoOneConfig, EchoOneError, checkpoint_shapes, recognise_config};
 use echoone_sam::npy::read_npy;
 
 fn fixture(name: &str) -> PathBuf {

@@ -4,7 +4,7 @@ use anyhow::Result;
 use burn_autodiff::Autodiff;
 use burn_flex::Flex;
 use clap::Args;
-use echoone::parameter_summary;
+use echoone_model::parameter_summary;
 
 use crate::arch::ArchArgs;
 
@@ -33,7 +33,9 @@ fn thousands(n: usize) -> String {
 
 /// Prints the table.
 pub fn summary(args: &SummaryArgs) -> Result<()> {
-    let config = args.arch.resolve(|| Ok(echoone::EchoOneConfig::vit_b()))?;
+    let config = args
+        .arch
+        .resolve(|| Ok(echoone_model::EchoOneConfig::vit_b()))?;
     // Parameters are not materialised: counting is instant even for ViT-B.
     let model = config
         .init::<Autodiff<Flex>>(&Default::default())?

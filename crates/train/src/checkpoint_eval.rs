@@ -1,5 +1,7 @@
-//! Evaluating a saved checkpoint on a dataset: metrics per structure, plane and centre, in
-//! pixels and (where the data give a spacing) millimetres, with overlays.
+//! Evaluating a saved checkpoint (the `eval` and `ablate` commands): load the run's model and
+//! prior, score it with [`crate::model_eval`] once per click source, and write the metrics per
+//! structure, plane and centre, in pixels and (where the data give a spacing) millimetres, with
+//! overlays.
 
 use std::path::{Path, PathBuf};
 
@@ -12,9 +14,9 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::clicks::Prompts;
 use crate::data;
 use crate::error::{Result, TrainError};
-use crate::evaluate::{EvalOptions, Evaluation, LABELS, evaluate};
 use crate::experiment::write_overlays;
 use crate::extractor;
+use crate::model_eval::{EvalOptions, Evaluation, LABELS, evaluate};
 use crate::prior::{self, BatchPrior};
 
 /// How to evaluate.

@@ -12,7 +12,7 @@ use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Int, Tensor, TensorData};
 use burn_flex::Flex;
 use clap::Args;
-use echoone::EchoOneConfig;
+use echoone_model::EchoOneConfig;
 use echoone_pc_mask::{FittedPrior, LatentExtractor, thumbnail_latent};
 use echoone_sam::npy::{encode_f32, read_npy};
 use echoone_sam::output_folder::png_bytes;

@@ -12,7 +12,7 @@ use burn::tensor::{Distribution, Int, Tensor};
 use burn_autodiff::Autodiff;
 use burn_flex::Flex;
 use criterion::{Criterion, criterion_group, criterion_main};
-use echoone::{EchoOne, EchoOneConfig};
+use echoone_model::{EchoOne, EchoOneConfig};
 use echoone_sam::peak_memory::{Materialise, PeakAlloc, report_peak};
 
 #[global_allocator]

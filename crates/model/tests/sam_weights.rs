@@ -3,7 +3,7 @@
 
 use burn::tensor::{Distribution, Tensor, TensorData};
 use burn_flex::Flex;
-use echoone::EchoOneConfig;
+use echoone_model::EchoOneConfig;
 
 fn values<const D: usize>(t: Tensor<Flex, D>) -> Vec<f32> {
     t.into_data()

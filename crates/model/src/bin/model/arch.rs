@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 use burn::config::Config;
 use burn_flex::Flex;
 use clap::Args;
-use echoone::{EchoOneConfig, checkpoint_shapes, recognise_config};
+use echoone_model::{EchoOneConfig, checkpoint_shapes, recognise_config};
 
 /// `--variant` or `--config`.
 #[derive(Args, Debug)]

@@ -1,16 +1,18 @@
-//! Evaluation of a model on a dataset: the evaluation clicks, the prediction of every
-//! (image, structure) item at the model size, its metrics (echoone-metrics) and the loss.
+//! Scoring a model held in memory on a dataset (training's validation and
+//! [`crate::checkpoint_eval`]): the evaluation clicks, the prediction of every (image,
+//! structure) item at the model size, its metrics (echoone-metrics) and the loss. Writes no
+//! files.
 
 use std::collections::BTreeMap;
 
 use burn::module::Module;
 use burn::tensor::ElementConversion;
 use burn::tensor::backend::Backend;
-use echoone::EchoOne;
 use echoone_data::prompt::Point;
 use echoone_data::{ItemMeta, SegItem, SegmentationDataset, Structure};
 use echoone_losses::EchoOneLoss;
 use echoone_metrics::{BinaryMask, CaseResult, Spacing, StructureMetrics, Summary, evaluate_masks};
+use echoone_model::EchoOne;
 
 use crate::batches::{batch, image_slots, load_items};
 use crate::clicks::{Prompts, coarse_click, coarse_logits, jitter, mask_click};

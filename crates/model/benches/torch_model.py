@@ -1,6 +1,6 @@
 """PyTorch eager timings of the configurations in benches/model.rs, on the authors' model code.
 
-    python crates/echoone/benches/torch_model.py AUTHORS_CHECKOUT
+    python crates/model/benches/torch_model.py AUTHORS_CHECKOUT
 
 AUTHORS_CHECKOUT is a checkout of github.com/a2502503/EchoONE; the models are built as
 tests/fixtures/generate_authors.py builds them (ViT-B with their `build_echoone_vit_b`; the small

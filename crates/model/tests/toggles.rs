@@ -4,7 +4,7 @@
 use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
 use burn_autodiff::Autodiff;
 use burn_flex::Flex;
-use echoone::{EchoOne, EchoOneConfig, EchoOneError, EchoOutput};
+use echoone_model::{EchoOne, EchoOneConfig, EchoOneError, EchoOutput};
 
 type Inputs<B> = (Tensor<B, 4>, Tensor<B, 3>, Tensor<B, 2, Int>, Tensor<B, 4>);
 
