@@ -1,6 +1,7 @@
-//! Data parallelism on the CPU: two flex devices (worker threads sharing the one CPU device)
-//! take one step on a batch of 4 split 2 + 2 as one device does on the whole batch, `echoone
-//! train --devices 0,1` trains and resumes exactly, and bad `--devices` get a clear error.
+//! Data parallelism on the CPU: two or three flex devices (worker threads sharing the one CPU
+//! device) take one step on a batch of 5 split unevenly as one device does on the whole batch,
+//! while a wrongly split batch does not; `echoone train --devices 0,1` trains and resumes
+//! exactly, and bad `--devices` get a clear error.
 
 mod common;
 
@@ -13,7 +14,7 @@ use echoone_losses::{EchoOneLoss, EchoOneLossConfig};
 use echoone_model::{EchoOne, EchoOneConfig};
 use echoone_train::batches::batch_with_prior;
 use echoone_train::prior::BatchPrior;
-use echoone_train::{parallel_step, shares, train_step};
+use echoone_train::{Share, TrainConfig, parallel_step, shares, train_step};
 
 type Ad = burn_autodiff::Autodiff<burn_flex::Flex>;
 
@@ -34,14 +35,29 @@ fn max_diff(a: &EchoOne<Ad>, b: &EchoOne<Ad>) -> f32 {
         .fold(0.0, f32::max)
 }
 
-/// The largest parameter difference after one step on the whole batch of 4 and after one
-/// step split 2 + 2 across two devices (fresh optimisers from `optim`), and the loss terms both
-/// ways (name, whole, split).
+/// How a step is split across devices.
+struct Split {
+    /// Items in the batch (at most 5).
+    items: usize,
+    /// Devices it is split across.
+    devices: usize,
+    /// Applied to the shares before the step: the identity, or a deliberate mistake that the
+    /// comparison must catch.
+    tamper: fn(&mut Vec<Share<Ad>>),
+}
+
+/// The shares as [`shares`] makes them.
+fn untouched(_: &mut Vec<Share<Ad>>) {}
+
+/// The largest parameter difference after one step on the whole batch and after one step
+/// split across devices as `split` says (fresh optimisers from `optim`), the largest update of
+/// the whole-batch step, and the loss terms both ways (name, whole, split).
 fn one_step_both_ways<O: Optimizer<EchoOne<Ad>, Ad>>(
     model: EchoOneConfig,
     loss: &EchoOneLoss,
     lr: f64,
     optim: impl Fn() -> O,
+    split: Split,
 ) -> (f32, f32, Vec<(&'static str, f64, f64)>) {
     let device = burn_flex::FlexDevice;
     Ad::seed(&device, 5);
@@ -58,10 +74,12 @@ fn one_step_both_ways<O: Optimizer<EchoOne<Ad>, Ad>>(
         fitted,
         latents: &latents,
     });
-    let (b, p) = batch_with_prior::<Ad>(common::items(4), prior.as_ref(), 0, &device).unwrap();
+    let items = || common::items(split.items);
+    let (b, p) = batch_with_prior::<Ad>(items(), prior.as_ref(), 0, &device).unwrap();
     let (whole, whole_terms) =
         train_step(initial.clone(), &mut optim(), b, p, loss, lr, &[]).unwrap();
-    let parts = shares::<Ad>(common::items(4), prior.as_ref(), &[device, device]).unwrap();
+    let mut parts = shares::<Ad>(items(), prior.as_ref(), &vec![device; split.devices]).unwrap();
+    (split.tamper)(&mut parts);
     let (split, split_terms) =
         parallel_step(initial.clone(), &mut optim(), parts, &device, loss, lr, &[]).unwrap();
     let terms = whole_terms
@@ -87,37 +105,106 @@ fn shares_split_a_batch_in_order_weighted_by_size() {
     assert!(shares::<Ad>(common::items(1), None, &[]).is_err());
 }
 
+/// Gradients of a batch split unevenly equal the whole batch's within `TIGHT`.
+const TIGHT: f32 = 1e-6;
+
 #[test]
-fn a_batch_split_across_two_devices_steps_as_the_whole_batch() {
+fn an_uneven_split_steps_as_the_whole_batch_and_a_wrong_split_does_not() {
     // Without PC-Mask (whose prior U-Net has BatchNorm) and without the Dice terms, the loss is
-    // a mean over items and the split is exact up to rounding.
+    // a mean over items, so the gradient of a split batch is the whole batch's up to rounding.
+    // Plain SGD at lr 1: the update is the summed gradient itself. Five items split 3 + 2 and
+    // 2 + 2 + 1, so shares weighted by the device count instead of their size would show.
     let model = common::tiny_model().with_pc_mask(false);
     let sgd = || SgdConfig::new().init();
-    // Plain SGD at lr 1: the update is the summed gradient itself.
-    let (diff, update, terms) = one_step_both_ways(model.clone(), &bce_only(), 1.0, sgd);
-    assert!(update > 1e-2, "the step moved nothing: {update}");
-    assert!(diff < 1e-6, "gradients differ by {diff} (update {update})");
-    for (name, whole, split) in terms {
-        if name != "main_dice" {
-            assert!((whole - split).abs() < 1e-6, "{name}: {whole} vs {split}");
+    let step = |split| one_step_both_ways(model.clone(), &bce_only(), 1.0, sgd, split);
+    for devices in [2, 3] {
+        let (diff, update, terms) = step(Split {
+            items: 5,
+            devices,
+            tamper: untouched,
+        });
+        assert!(update > 1e-2, "the step moved nothing: {update}");
+        assert!(
+            diff < TIGHT,
+            "{devices} devices: gradients differ by {diff} (update {update})"
+        );
+        for (name, whole, split) in terms {
+            if name != "main_dice" {
+                assert!((whole - split).abs() < 1e-6, "{name}: {whole} vs {split}");
+            }
         }
     }
-    // Adam as training runs it, at the tiny run's learning rate.
+    // The comparison catches the mistakes a split can make: equal weights for unequal shares, a
+    // share left out, one share's items counted twice.
+    let equal_weights: fn(&mut Vec<Share<Ad>>) = |parts| {
+        let n = parts.len() as f64;
+        parts.iter_mut().for_each(|p| p.weight = 1.0 / n);
+    };
+    let dropped: fn(&mut Vec<Share<Ad>>) = |parts| {
+        parts.pop();
+    };
+    let doubled: fn(&mut Vec<Share<Ad>>) = |parts| {
+        let first = &parts[0];
+        let copy = Share {
+            device: first.device,
+            batch: first.batch.clone(),
+            prior: first.prior.clone(),
+            weight: parts[1].weight,
+        };
+        parts[1] = copy;
+    };
+    for (mistake, tamper) in [
+        ("equal weights", equal_weights),
+        ("a share dropped", dropped),
+        ("a share doubled", doubled),
+    ] {
+        let (diff, update, _) = step(Split {
+            items: 5,
+            devices: 2,
+            tamper,
+        });
+        assert!(
+            diff > 1e3 * TIGHT,
+            "{mistake}: differs by only {diff} (update {update})"
+        );
+    }
+    // Adam as training runs it, at the tiny run's learning rate: it divides by the gradient's
+    // size, so rounding in a near-zero gradient moves a weight by up to a percent of lr.
     let adam = || AdamConfig::new().with_epsilon(1e-8).init();
-    let (diff, _, _) = one_step_both_ways(model, &bce_only(), 2e-3, adam);
-    assert!(diff < 1e-5, "Adam steps differ by {diff}");
+    let (diff, _, _) = one_step_both_ways(
+        model,
+        &bce_only(),
+        2e-3,
+        adam,
+        Split {
+            items: 5,
+            devices: 2,
+            tamper: untouched,
+        },
+    );
+    assert!(diff < 1e-2 * 2e-3, "Adam steps differ by {diff}");
 }
 
 #[test]
-fn with_dice_and_batchnorm_a_split_step_is_close_not_equal() {
+fn with_dice_and_batchnorm_a_split_step_differs_a_little() {
     // The training loss (Dice over a share's pixels) and PC-Mask (BatchNorm statistics over a
-    // share): the summed gradient differs from the whole batch's by a little (about 2% of the
-    // largest update here).
+    // share): the summed gradient is not the whole batch's, by design, but stays near it.
     let sgd = || SgdConfig::new().init();
     let full = EchoOneLossConfig::new().init();
-    let (diff, update, _) = one_step_both_ways(common::tiny_model(), &full, 1.0, sgd);
+    let (diff, update, _) = one_step_both_ways(
+        common::tiny_model(),
+        &full,
+        1.0,
+        sgd,
+        Split {
+            items: 4,
+            devices: 2,
+            tamper: untouched,
+        },
+    );
+    assert!(diff > 1e2 * TIGHT, "no per-share terms showed: {diff}");
     assert!(
-        diff < 0.1 * update,
+        diff < 0.05 * update,
         "differ by {diff} for an update of {update}"
     );
 }
@@ -157,24 +244,44 @@ fn train_on_two_devices_resumes_exactly() {
     let weights = |d: &std::path::Path| common::latest_weights(&run.model, d);
     assert!(weights(&whole) == weights(&parts), "final weights differ");
 
-    // Without --devices, the configuration's `replicas` splits batches on the CPU the same way.
-    let replicated =
-        common::write_config(tmp.path(), "replicas.json", &run.clone().with_replicas(2));
-    let copies = tmp.path().join("copies");
-    common::ok(&common::echoone(&[
-        "train",
-        "--quiet",
-        "--config",
-        replicated.to_str().unwrap(),
-        "--out",
-        copies.to_str().unwrap(),
-    ]));
-    for (x, y) in a.iter().zip(&common::history(&copies)) {
-        assert_eq!((x.train_loss, x.val_dice), (y.train_loss, y.val_dice));
-    }
+    // Without --devices, the configuration's `replicas` splits batches on the CPU the same way,
+    // and splitting is not a no-op: one device computes the Dice terms over the whole batch and
+    // ends elsewhere (so the equality above says the two devices were used).
+    let run_with = |name: &str, config: &TrainConfig| {
+        let file = common::write_config(tmp.path(), &format!("{name}.json"), config);
+        let out = tmp.path().join(name);
+        common::ok(&common::echoone(&[
+            "train",
+            "--quiet",
+            "--config",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+        out
+    };
+    let copies = run_with("copies", &run.clone().with_replicas(2));
+    let single = run_with("single", &run);
+    let losses = |d: &std::path::Path| -> Vec<f64> {
+        common::history(d).iter().map(|r| r.train_loss).collect()
+    };
+    assert_eq!(
+        losses(&copies),
+        losses(&whole),
+        "replicas differ from --devices"
+    );
     assert!(
         weights(&whole) == weights(&copies),
         "replicas differ from --devices"
+    );
+    assert_ne!(
+        losses(&single),
+        losses(&whole),
+        "two devices trained as one"
+    );
+    assert!(
+        weights(&whole) != weights(&single),
+        "two devices trained as one"
     );
 }
 
