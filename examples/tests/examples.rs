@@ -1,0 +1,123 @@
+//! Runs both examples in-process, without downloads: `sam_click` on the tiny SAM checkpoint of
+//! echoone-sam's parity fixtures, and `frozen_encoder_head` for a few steps on the tiny SAM.
+
+use std::path::{Path, PathBuf};
+
+use burn::backend::Autodiff;
+use burn::config::Config;
+use burn_flex::Flex;
+use echoone_sam::mask_decoder::transformer::TwoWayTransformerConfig;
+use echoone_sam::{ImageEncoderConfig, MaskDecoderConfig, PromptEncoderConfig, SamConfig};
+
+#[allow(dead_code)]
+#[path = "../examples/sam_click.rs"]
+mod sam_click;
+
+#[allow(dead_code)]
+#[path = "../examples/frozen_encoder_head.rs"]
+mod frozen_encoder_head;
+
+fn sam_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/sam/tests/fixtures")
+}
+
+/// The configuration of `crates/sam/tests/fixtures/tiny.pth` (see its `generate.py`).
+fn tiny_fixture_config() -> SamConfig {
+    let encoder = ImageEncoderConfig::new()
+        .with_img_size(128)
+        .with_embed_dim(64)
+        .with_depth(4)
+        .with_num_heads(4)
+        .with_window_size(3)
+        .with_global_attn_indexes(vec![1, 3])
+        .with_out_chans(32);
+    let prompt = PromptEncoderConfig::new()
+        .with_embed_dim(32)
+        .with_image_embedding_size(8)
+        .with_input_image_size(128);
+    let decoder = MaskDecoderConfig::new()
+        .with_transformer_dim(32)
+        .with_transformer(
+            TwoWayTransformerConfig::new()
+                .with_embedding_dim(32)
+                .with_num_heads(4)
+                .with_mlp_dim(64),
+        )
+        .with_iou_head_hidden_dim(32);
+    SamConfig::new(encoder, prompt, decoder)
+}
+
+fn args(items: &[&Path]) -> Vec<String> {
+    items.iter().map(|p| p.display().to_string()).collect()
+}
+
+#[test]
+fn sam_click_writes_a_mask_of_the_image_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tiny.json");
+    tiny_fixture_config().save(&config).unwrap();
+    let image = dir.path().join("echo.png");
+    image::RgbImage::from_fn(90, 70, |x, y| {
+        image::Rgb([(x * 2) as u8, (y * 3) as u8, 128])
+    })
+    .save(&image)
+    .unwrap();
+    let out = dir.path().join("mask.png");
+    let checkpoint = sam_fixtures().join("tiny.pth");
+    let mut a = args(&[&checkpoint, &image]);
+    a.extend(["40".into(), "30".into()]);
+    a.extend(args(&[&out, &config]));
+    sam_click::run(&a).unwrap();
+    let mask = image::open(&out).unwrap().to_luma8();
+    assert_eq!(mask.dimensions(), (90, 70));
+    assert!(mask.pixels().all(|p| p[0] == 0 || p[0] == 255));
+}
+
+#[test]
+fn sam_click_reports_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tiny.json");
+    tiny_fixture_config().save(&config).unwrap();
+    let checkpoint = sam_fixtures().join("tiny.pth");
+    let image = dir.path().join("echo.png");
+    image::GrayImage::new(40, 30).save(&image).unwrap();
+    let out = dir.path().join("mask.png");
+    let run = |file: &Path, x: &str| {
+        let mut a = args(&[&checkpoint, file]);
+        a.extend([x.into(), "10".into()]);
+        a.extend(args(&[&out, &config]));
+        format!("{:#}", sam_click::run(&a).unwrap_err())
+    };
+    let usage = sam_click::run(&args(&[&checkpoint])).unwrap_err();
+    assert!(usage.to_string().starts_with("usage:"), "{usage}");
+    let missing = run(&dir.path().join("missing.png"), "5");
+    assert!(
+        missing.contains("missing.png: cannot read the image"),
+        "{missing}"
+    );
+    let outside = run(&image, "41");
+    assert!(outside.contains("outside the 40x30 image"), "{outside}");
+    let not_a_number = run(&image, "five");
+    assert!(
+        not_a_number.contains("`five` is not a number"),
+        "{not_a_number}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn frozen_encoder_head_loss_falls() {
+    let settings = frozen_encoder_head::Settings {
+        cases: 2,
+        steps: 12,
+        ..Default::default()
+    };
+    let device = Default::default();
+    let sam = frozen_encoder_head::tiny_sam()
+        .init::<Flex>(&device)
+        .unwrap();
+    let losses = frozen_encoder_head::train::<Autodiff<Flex>>(sam, &settings, &device).unwrap();
+    assert_eq!(losses.len(), 12);
+    let (first, last) = (losses[0], losses[11]);
+    assert!(last < 0.8 * first, "loss {first} -> {last}");
+}
