@@ -1,7 +1,10 @@
 //! Checkpoints: a folder holding the model, the optimiser state, the training state, the run's
 //! configuration and its fitted prior, written aside and swapped in so that a kill at any moment
-//! leaves either the old checkpoint or the new one, never half of one.
+//! leaves either the old checkpoint or the new one, never half of one. A `latest` checkpoint
+//! written mid-epoch (`checkpoint_every`) also holds the exact place in the epoch
+//! ([`EpochPosition`]), so that `--resume` continues at the next step.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +30,49 @@ pub struct TrainState {
     pub best: Option<(f64, usize)>,
     /// One record per completed epoch.
     pub history: Vec<EpochRecord>,
+    /// The place in the epoch under way, when the checkpoint was written mid-epoch (absent in
+    /// checkpoints written at the end of an epoch, and in those of earlier versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<EpochPosition>,
+}
+
+/// The exact place of a mid-epoch checkpoint in its epoch: with the seed, the epoch fixes the
+/// item order, augmentation and clicks (they are functions of (seed, epoch, index)), and the
+/// step within it the next batch; the running sums make the epoch's record the uninterrupted
+/// one's. Learning rate and optimiser step count follow from [`TrainState::step`] and the
+/// optimiser state saved beside it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochPosition {
+    /// The epoch under way (from 1: one more than the epochs completed).
+    pub epoch: usize,
+    /// Its optimiser steps done (the next step is `steps + 1`).
+    pub steps: usize,
+    /// The seed of the epoch's item order (the run's seed).
+    pub seed: u64,
+    /// The learning rate of the last step done.
+    pub lr: f64,
+    /// Training items seen in the epoch so far.
+    pub seen: usize,
+    /// Item-weighted sums of the loss terms so far, as the bits of their `f64` (exact in JSON).
+    pub sums: BTreeMap<String, u64>,
+    /// Seconds spent on the epoch's steps so far.
+    pub train_seconds: f64,
+}
+
+impl EpochPosition {
+    /// The sums of the loss terms as numbers.
+    pub fn sums(&self) -> BTreeMap<String, f64> {
+        self.sums
+            .iter()
+            .map(|(k, v)| (k.clone(), f64::from_bits(*v)))
+            .collect()
+    }
+
+    /// Stores `sums` bit for bit.
+    pub fn with_sums(mut self, sums: &BTreeMap<String, f64>) -> Self {
+        self.sums = sums.iter().map(|(k, v)| (k.clone(), v.to_bits())).collect();
+        self
+    }
 }
 
 fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
@@ -52,11 +98,42 @@ pub struct CheckpointParts<'a, R> {
     pub prior: Option<&'a FittedPrior>,
 }
 
+/// The moments of [`save_observed`] it reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveStage {
+    /// Every file of the new checkpoint is written (and synced) in the staging folder.
+    Staged,
+    /// The previous checkpoint has been moved aside (`.<name>.old`, which [`resolve`] reads);
+    /// the new one is not yet in place.
+    Swapping,
+}
+
+impl SaveStage {
+    /// The stage's name in the run log: `checkpoint_staged`, `checkpoint_swapping`.
+    pub fn event(self) -> &'static str {
+        match self {
+            Self::Staged => "checkpoint_staged",
+            Self::Swapping => "checkpoint_swapping",
+        }
+    }
+}
+
 /// Writes a checkpoint folder `dir` atomically (staged beside it, then swapped in).
 pub fn save<B: Backend, R: Record<B>>(
     dir: &Path,
     model: &EchoOne<B>,
     parts: CheckpointParts<'_, R>,
+) -> Result<()> {
+    save_observed(dir, model, parts, &mut |_| Ok(()))
+}
+
+/// [`save`], telling `observe` when each [`SaveStage`] is reached. A kill at any moment leaves a
+/// complete checkpoint for [`resolve`]: the previous one or the new one, never neither.
+pub fn save_observed<B: Backend, R: Record<B>>(
+    dir: &Path,
+    model: &EchoOne<B>,
+    parts: CheckpointParts<'_, R>,
+    observe: &mut dyn FnMut(SaveStage) -> Result<()>,
 ) -> Result<()> {
     let parent = dir
         .parent()
@@ -88,15 +165,54 @@ pub fn save<B: Backend, R: Record<B>>(
     if let Some(prior) = parts.prior {
         prior.save(&stage.join(PRIOR))?;
     }
+    sync_tree(&stage)?;
+    observe(SaveStage::Staged)?;
+    // A kill between the two renames of an earlier save left the only complete checkpoint
+    // aside: put it back before clearing the way, so that one is always there.
+    if !dir.join(STATE).is_file() && old.join(STATE).is_file() {
+        if dir.exists() {
+            fs::remove_dir_all(dir).map_err(|e| io(dir, e))?;
+        }
+        fs::rename(&old, dir).map_err(|e| io(&old, e))?;
+    }
     if old.exists() {
         fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
     }
     if dir.exists() {
         fs::rename(dir, &old).map_err(|e| io(dir, e))?;
     }
+    observe(SaveStage::Swapping)?;
     fs::rename(&stage, dir).map_err(|e| io(dir, e))?;
+    sync_dir(parent)?;
     if old.exists() {
         fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
+    }
+    Ok(())
+}
+
+/// Flushes every file under `dir`, and `dir` itself, to the disk (so that a power cut after the
+/// swap cannot leave a checkpoint of empty files).
+fn sync_tree(dir: &Path) -> Result<()> {
+    let entries = fs::read_dir(dir).map_err(|e| TrainError::file(dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| TrainError::file(dir, e))?.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| TrainError::file(&path, e))?;
+        }
+    }
+    sync_dir(dir)
+}
+
+/// Flushes a folder's entries to the disk (Unix; elsewhere folders cannot be opened so).
+fn sync_dir(dir: &Path) -> Result<()> {
+    if cfg!(unix) {
+        fs::File::open(dir)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| TrainError::file(dir, e))?;
     }
     Ok(())
 }

@@ -153,6 +153,11 @@ pub struct TrainConfig {
     /// Limit on training steps per epoch (0: the whole training split).
     #[config(default = 0)]
     pub steps_per_epoch: usize,
+    /// Also write the `latest` checkpoint every this many optimiser steps inside an epoch, with
+    /// the exact place in the epoch, so that `--resume` continues at the next step (0: at the
+    /// end of each epoch only). Changes no result; may change on `--resume`.
+    #[config(default = 0)]
+    pub checkpoint_every: usize,
 }
 
 impl TrainConfig {
@@ -285,9 +290,11 @@ mod tests {
         let mut value: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         value.as_object_mut().unwrap().remove("order");
+        value.as_object_mut().unwrap().remove("checkpoint_every");
         std::fs::write(&path, value.to_string()).unwrap();
         let loaded = TrainConfig::load_json(&path).unwrap();
         assert_eq!(loaded.order, ItemOrder::Shuffled, "an older file's default");
+        assert_eq!(loaded.checkpoint_every, 0, "an older file's default");
         assert_eq!(loaded.batch_size, full.batch_size);
 
         let model = serde_json::to_value(&full.model).unwrap();

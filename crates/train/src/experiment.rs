@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! OUT/config.json  splits.json  metrics.csv  curves.png  summary.json  summary.md
+//! OUT/steps.csv  events.jsonl   (logs, appended to by --resume)
 //! OUT/prior/       prior.json  centre_masks.npy  purity.md   (PC-Mask on)
 //! OUT/checkpoints/latest/  checkpoints/best/   (model, optimiser, state, config, prior)
 //! OUT/overlays/epoch_NNN/*.png
@@ -72,6 +73,11 @@ impl Experiment {
     /// `checkpoints/best`.
     pub fn best(&self) -> PathBuf {
         self.dir.join("checkpoints").join("best")
+    }
+
+    /// `events.jsonl`, the run log (see [`crate::run_log`]).
+    pub fn events(&self) -> PathBuf {
+        self.dir.join(crate::run_log::FILE)
     }
 
     /// `metrics.csv`.

@@ -22,6 +22,7 @@ pub mod parallel;
 pub mod predict;
 pub mod prior;
 pub mod progress;
+pub mod run_log;
 pub mod schedule;
 pub mod step;
 pub mod steps_log;

@@ -1,6 +1,7 @@
 //! The training loop of the spec: seeded batches of (image, structure) items, the EchoONE loss,
 //! Adam (or AdamW with warm-up and poly decay), validation every epoch, `latest` and `best`
-//! checkpoints, exact resume, and the experiment's reports.
+//! checkpoints (also every `checkpoint_every` steps inside an epoch), exact resume, the run log
+//! (`events.jsonl`, see [`crate::run_log`]) and the experiment's reports.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,9 +16,10 @@ use echoone_losses::{EchoOneLoss, EchoOneLossConfig};
 use echoone_metrics::write_summary;
 use echoone_model::EchoOne;
 use echoone_pc_mask::{FittedPrior, PriorConfig};
+use serde_json::json;
 
 use crate::batches::{batch_with_prior, epoch_items, image_slots, load_items};
-use crate::checkpoint::{self, Checkpoint, CheckpointParts, TrainState};
+use crate::checkpoint::{self, Checkpoint, CheckpointParts, EpochPosition, TrainState};
 use crate::clicks::Prompts;
 use crate::config::{OptimizerKind, TrainConfig};
 use crate::data;
@@ -30,6 +32,7 @@ use crate::model_eval::{EvalOptions, Evaluation, evaluate};
 use crate::parallel::{parallel_step, shares};
 use crate::prior::{self, BatchPrior};
 use crate::progress::Progress;
+use crate::run_log::RunLog;
 use crate::schedule::learning_rate;
 use crate::step::StepStatus;
 use crate::step::{LossTerms, train_step};
@@ -135,6 +138,10 @@ struct Run<'a, B: AutodiffBackend> {
     started: Instant,
     /// Image slots of every training batch (see [`RunOptions::fixed_shapes`]; 0: none).
     image_slots: usize,
+    /// Optimiser steps per epoch.
+    per_epoch: usize,
+    /// `events.jsonl`.
+    log: RunLog,
 }
 
 impl<'a, B: AutodiffBackend> Run<'a, B> {
@@ -153,8 +160,21 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         progress.line(&format!("loading {}", config.datasets.join(", ")));
         let exp = Experiment::open(&options.out, &config, options.resume)?;
         config.save_json(&exp.config())?;
+        let log = RunLog::open(&exp.events())?;
         let samples = data::load_samples(&config.datasets, &config, &exp.splits())?;
         let (train, val) = data::train_and_val(&samples, &config)?;
+        let per_epoch = steps_per_epoch(&config, data::dataset(&train, &config, Mode::Train).len());
+        log.event(
+            "started",
+            json!({
+                "resume": options.resume,
+                "epochs": config.epochs,
+                "steps_per_epoch": per_epoch,
+                "total_steps": per_epoch * config.epochs,
+                "checkpoint_every": config.checkpoint_every,
+                "devices": devices.len(),
+            }),
+        )?;
         progress.line(&format!(
             "{}: {} training and {} validation images ({} test held out)",
             exp.dir.display(),
@@ -182,6 +202,8 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             progress,
             started,
             image_slots: 0,
+            per_epoch,
+            log,
         };
         if run.config.model.pc_mask {
             run.prior = Some(run.fit_prior()?);
@@ -266,11 +288,32 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                     "the checkpoint's model or data differ from this run's configuration",
                 ));
             }
+            let state = &ckpt.state;
+            if let Some(p) = &state.position
+                && (p.epoch != state.epoch + 1
+                    || p.steps > self.per_epoch
+                    || p.seed != self.config.seed)
+            {
+                return Err(TrainError::file(
+                    ckpt.dir.join("state.json"),
+                    format!(
+                        "holds a place inside epoch {} (step {}, seed {}) that this run cannot \
+                         continue: {} epochs done, {} steps per epoch, seed {}",
+                        p.epoch, p.steps, p.seed, state.epoch, self.per_epoch, self.config.seed
+                    ),
+                ));
+            }
             let model = checkpoint::load_model::<B>(&self.config.model, &ckpt.dir, self.device)?;
+            let epoch_step = state.position.as_ref().map_or(0, |p| p.steps);
             let mut note = format!(
-                "resumed from {} after epoch {}",
+                "resumed from {} after epoch {}{}",
                 ckpt.dir.display(),
-                ckpt.state.epoch
+                state.epoch,
+                if epoch_step > 0 {
+                    format!(" and step {epoch_step} of epoch {}", state.epoch + 1)
+                } else {
+                    String::new()
+                }
             );
             let sam_loaded = self.options.sam_checkpoint.is_some();
             let model = model::freeze(model, self.config.freeze, sam_loaded, &mut note);
@@ -280,6 +323,15 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                 optim
             };
             self.progress.line(&note);
+            self.log.event(
+                "resumed",
+                json!({
+                    "epoch": ckpt.state.epoch,
+                    "step": ckpt.state.step,
+                    "epoch_step": epoch_step,
+                    "checkpoint": ckpt.dir,
+                }),
+            )?;
             return Ok((model, optim, ckpt.state));
         }
         let (model, note) = model::build::<B>(
@@ -291,8 +343,22 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         Ok((model, optim, TrainState::default()))
     }
 
-    /// Trains from the current state to the configured number of epochs.
+    /// Trains from the current state to the configured number of epochs; an error ends the run
+    /// log with `failed`.
     fn fit<O>(mut self, optim: O) -> Result<RunSummary>
+    where
+        O: Optimizer<EchoOne<B>, B>,
+    {
+        let result = self.fit_epochs(optim);
+        if let Err(e) = &result {
+            // The error itself is what matters; a log that cannot be written adds nothing.
+            let _ = self.log.event("failed", json!({ "error": e.to_string() }));
+        }
+        result
+    }
+
+    /// The body of [`fit`](Self::fit).
+    fn fit_epochs<O>(&mut self, optim: O) -> Result<RunSummary>
     where
         O: Optimizer<EchoOne<B>, B>,
     {
@@ -304,14 +370,17 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         let loss_fn = EchoOneLossConfig::new().init();
         let train_ds = data::dataset(&self.train, &self.config, Mode::Train);
         let val_ds = data::dataset(&self.val, &self.config, Mode::Eval);
-        let per_epoch = self.steps_per_epoch(train_ds.len());
+        let per_epoch = self.per_epoch;
         let total_steps = per_epoch * self.config.epochs;
         self.image_slots = self.train_image_slots(&train_ds, per_epoch);
         let train_prior = self.batch_prior(false);
         let val_prior = self.batch_prior(true);
         let mut steps_log = StepsLog::open(&self.exp.dir.join("steps.csv"))?;
         let mut first_step = true;
-        let mut epochs_run = 0;
+        let (mut epochs_run, mut steps_run) = (0, 0);
+        // Where `--resume` would continue now: (epochs done, steps done in the next).
+        let mut latest_at = (state.epoch, state.position.as_ref().map_or(0, |p| p.steps));
+        let mut resume_at = state.position.take();
         while state.epoch < self.config.epochs {
             if self.options.stop_after.is_some_and(|n| epochs_run >= n) {
                 break;
@@ -320,12 +389,21 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             let t0 = Instant::now();
             train_ds.set_epoch(epoch as u64);
             let order = epoch_items(&train_ds, self.config.order, self.config.seed, epoch as u64);
-            let mut sums: BTreeMap<String, f64> = BTreeMap::new();
-            let (mut seen, mut lr) = (0usize, self.config.lr);
+            // A mid-epoch checkpoint's place: its steps are done, its sums carried on.
+            let from = resume_at.take().filter(|p| p.epoch == epoch);
+            let done_before = from.as_ref().map_or(0, |p| p.steps);
+            let earlier_seconds = from.as_ref().map_or(0.0, |p| p.train_seconds);
+            let mut sums: BTreeMap<String, f64> =
+                from.as_ref().map(EpochPosition::sums).unwrap_or_default();
+            let (mut seen, mut lr) = from
+                .as_ref()
+                .map_or((0, self.config.lr), |p| (p.seen, p.lr));
+            let seen_before = seen;
             for (i, idx) in order
                 .chunks(self.config.batch_size)
                 .take(per_epoch)
                 .enumerate()
+                .skip(done_before)
             {
                 if self.progress.interrupted() {
                     break;
@@ -340,6 +418,8 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                         ""
                     }
                 ));
+                let at = json!({ "epoch": epoch, "step": i + 1, "global_step": state.step + 1 });
+                self.log.event("step_started", at.clone())?;
                 let step_start = Instant::now();
                 let items = load_items(&train_ds, idx, self.config.workers)?;
                 let (next, losses) =
@@ -367,14 +447,22 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                 for (name, v) in &losses {
                     *sums.entry(name.to_string()).or_default() += v * idx.len() as f64;
                 }
-                if !sums["loss"].is_finite() {
+                let loss = sums.get("loss").copied().unwrap_or(f64::NAN);
+                if !loss.is_finite() {
                     return Err(TrainError::Config(format!(
                         "the loss is not finite at epoch {epoch}, step {}: lower the learning rate",
                         i + 1
                     )));
                 }
                 state.step += 1;
+                steps_run += 1;
                 seen += idx.len();
+                let mut done = at;
+                done["loss"] = losses
+                    .iter()
+                    .find(|(name, _)| *name == "loss")
+                    .map_or(json!(null), |(_, v)| json!(v));
+                self.log.event("step_done", done)?;
                 self.progress.step(&StepStatus {
                     epoch,
                     epochs: self.config.epochs,
@@ -385,19 +473,56 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                     totals: &sums,
                     seen,
                     lr,
-                    rate: seen as f64 / t0.elapsed().as_secs_f64(),
+                    rate: (seen - seen_before) as f64 / t0.elapsed().as_secs_f64(),
                 });
+                let every = self.config.checkpoint_every;
+                if every > 0 && state.step % every == 0 && i + 1 < per_epoch {
+                    self.progress.phase(&format!(
+                        "epoch {epoch}: saving the checkpoint of step {}",
+                        i + 1
+                    ));
+                    let position = EpochPosition {
+                        epoch,
+                        steps: i + 1,
+                        seed: self.config.seed,
+                        lr,
+                        seen,
+                        sums: BTreeMap::new(),
+                        train_seconds: earlier_seconds + t0.elapsed().as_secs_f64(),
+                    }
+                    .with_sums(&sums);
+                    let snapshot = TrainState {
+                        position: Some(position),
+                        ..state.clone()
+                    };
+                    let latest = self.exp.latest();
+                    self.save(
+                        "latest",
+                        &latest,
+                        &model,
+                        Some(optim.to_record()),
+                        &snapshot,
+                    )?;
+                    latest_at = (state.epoch, i + 1);
+                }
             }
             if self.progress.interrupted() {
+                let (done, steps) = latest_at;
                 self.progress.line(&format!(
-                    "stopped from the dashboard during epoch {epoch}: `--resume` continues \
-                     after epoch {}, the latest checkpoint's",
-                    state.epoch
+                    "stopped from the dashboard during epoch {epoch}: `--resume` continues from \
+                     the latest checkpoint, {}",
+                    if steps > 0 {
+                        format!("after step {steps} of epoch {}", done + 1)
+                    } else {
+                        format!("after epoch {done}")
+                    }
                 ));
                 break;
             }
-            let train_seconds = t0.elapsed().as_secs_f64();
+            let train_seconds = earlier_seconds + t0.elapsed().as_secs_f64();
             self.progress.phase(&format!("validating epoch {epoch}"));
+            self.log
+                .event("validation_started", json!({ "epoch": epoch }))?;
             let valid = model.valid();
             let eval = evaluate(
                 &valid,
@@ -428,8 +553,17 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                 val_dice_structure: Evaluation::dice_per_structure(&summary),
                 val_dice_plane: eval.dice_per_plane(),
                 samples_per_second: seen / train_seconds,
-                seconds: t0.elapsed().as_secs_f64(),
+                seconds: earlier_seconds + t0.elapsed().as_secs_f64(),
             };
+            self.log.event(
+                "epoch_done",
+                json!({
+                    "epoch": epoch,
+                    "steps": per_epoch.saturating_sub(done_before),
+                    "steps_per_epoch": per_epoch,
+                    "val_dice": mean_dice,
+                }),
+            )?;
             self.progress.epoch(&record);
             self.progress.phase("saving the checkpoints");
             state.epoch = epoch;
@@ -438,15 +572,27 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             let improved = mean_dice.is_finite() && state.best.is_none_or(|(d, _)| mean_dice > d);
             if improved {
                 state.best = Some((mean_dice, epoch));
-                self.save(&self.exp.best(), &model, None::<O::Record>, &state)?;
+                self.save("best", &self.exp.best(), &model, None::<O::Record>, &state)?;
                 write_summary(&summary, &self.exp.dir)?;
             }
-            self.save(&self.exp.latest(), &model, Some(optim.to_record()), &state)?;
+            let latest = self.exp.latest();
+            self.save("latest", &latest, &model, Some(optim.to_record()), &state)?;
+            latest_at = (state.epoch, 0);
             self.write_history(&state)?;
             epochs_run += 1;
         }
         let seconds = self.started.elapsed().as_secs_f64();
         let complete = state.epoch >= self.config.epochs;
+        self.log.event(
+            "finished",
+            json!({
+                "steps": steps_run,
+                "epochs": epochs_run,
+                "epoch": state.epoch,
+                "global_step": state.step,
+                "complete": complete,
+            }),
+        )?;
         if let Some((dice, epoch)) = state.best.filter(|_| complete) {
             self.progress.line(&format!(
                 "done in {seconds:.0} s: best mean validation Dice {dice:.4} at epoch {epoch}; \
@@ -491,17 +637,6 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         history::write_curves(&self.exp.curves(), &state.history)
     }
 
-    /// Full batches per epoch (a last partial batch is left out, as PyTorch's `drop_last`,
-    /// so that every step has the same shapes), at most `steps_per_epoch`; one partial batch
-    /// when there are fewer items than a batch.
-    fn steps_per_epoch(&self, items: usize) -> usize {
-        let all = (items / self.config.batch_size.max(1)).max(1);
-        match self.config.steps_per_epoch {
-            0 => all,
-            n => n.min(all),
-        }
-    }
-
     /// The image slots of the training batches with fixed shapes: the most distinct images in
     /// a batch of any epoch of the run (0: no padding).
     fn train_image_slots(&self, dataset: &SegmentationDataset, per_epoch: usize) -> usize {
@@ -520,14 +655,24 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             .unwrap_or(0)
     }
 
+    /// Writes the checkpoint `kind` (`latest`, `best`) into `dir`, each stage in the run log.
     fn save<R: burn::record::Record<B>>(
         &self,
+        kind: &str,
         dir: &Path,
         model: &EchoOne<B>,
         optimizer: Option<R>,
         state: &TrainState,
     ) -> Result<()> {
-        checkpoint::save(
+        let at = json!({
+            "kind": kind,
+            "epoch": state.epoch,
+            "epoch_step": state.position.as_ref().map_or(0, |p| p.steps),
+            "global_step": state.step,
+            "mid_epoch": state.position.is_some(),
+        });
+        self.log.event("checkpoint_started", at.clone())?;
+        checkpoint::save_observed(
             dir,
             model,
             CheckpointParts {
@@ -536,6 +681,19 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                 config: &self.config,
                 prior: self.prior.as_ref().map(|p| &p.fitted),
             },
-        )
+            &mut |stage| self.log.event(stage.event(), at.clone()),
+        )?;
+        self.log.event("checkpoint_written", at)
+    }
+}
+
+/// Full batches per epoch (a last partial batch is left out, as PyTorch's `drop_last`, so that
+/// every step has the same shapes), at most `steps_per_epoch`; one partial batch when there are
+/// fewer items than a batch.
+fn steps_per_epoch(config: &TrainConfig, items: usize) -> usize {
+    let all = (items / config.batch_size.max(1)).max(1);
+    match config.steps_per_epoch {
+        0 => all,
+        n => n.min(all),
     }
 }

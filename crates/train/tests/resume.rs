@@ -1,23 +1,243 @@
-//! Resuming `echoone train`: a stopped run and a run killed at any moment, resumed, equal the
-//! uninterrupted run bit for bit.
+//! Resuming `echoone train`: a stopped run, a run killed at chosen moments (steps, checkpoint
+//! writes, between a checkpoint's renames) and a run killed after a mid-epoch checkpoint, each
+//! resumed, equal the uninterrupted run bit for bit; the run log (`events.jsonl`) proves that
+//! every kill landed while the run was going and that each resumed process ran only the steps
+//! after its checkpoint. Bad checkpoints give a clear error naming the file and are kept.
 
 mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use common::*;
+use serde_json::{Map, Value};
+
+/// One line of `events.jsonl`.
+type Event = Map<String, Value>;
+
+/// Steps of `tiny_run(2)`: 2 epochs of 6.
+const TOTAL_STEPS: u64 = 12;
+
+/// The uninterrupted run of `tiny_run(2)`, trained once for every test of this file (in a folder
+/// of cargo's test scratch space).
+fn whole() -> &'static Path {
+    static WHOLE: OnceLock<PathBuf> = OnceLock::new();
+    WHOLE.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("resume-whole-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .expect("a scratch folder")
+            .keep();
+        let config = write_config(&dir, "config.json", &tiny_run(2));
+        let run = dir.join("run");
+        ok(&echoone(&[
+            "train",
+            "--quiet",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+        ]));
+        run
+    })
+}
+
+/// Asserts that a run of `tiny_run(2)` has the uninterrupted run's history (losses, Dice),
+/// final weights, `metrics.csv` (but its timings), summary, split and prior.
+fn assert_same_run(parts: &Path) {
+    let whole = whole();
+    let (a, b) = (history(whole), history(parts));
+    assert_eq!(a.len(), 2);
+    assert_eq!(b.len(), 2);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.train_loss, y.train_loss, "epoch {}", x.epoch);
+        assert_eq!(x.train_terms, y.train_terms, "epoch {}", x.epoch);
+        assert_eq!(x.lr, y.lr, "epoch {}", x.epoch);
+        assert_eq!(x.val_loss, y.val_loss, "epoch {}", x.epoch);
+        assert_eq!(x.val_dice, y.val_dice, "epoch {}", x.epoch);
+        assert_eq!(x.val_dice_structure, y.val_dice_structure);
+    }
+    let config = tiny_run(2).model;
+    assert!(
+        latest_weights(&config, whole) == latest_weights(&config, parts),
+        "final weights differ"
+    );
+    let untimed = |d: &Path| {
+        let text = fs::read_to_string(d.join("metrics.csv")).unwrap();
+        let cut = |l: &str| l.rsplitn(3, ',').nth(2).unwrap_or_default().to_string();
+        text.lines().map(cut).collect::<Vec<_>>()
+    };
+    assert_eq!(untimed(whole), untimed(parts), "metrics.csv");
+    for file in [
+        "summary.json",
+        "summary.md",
+        "splits.json",
+        "prior/prior.json",
+    ] {
+        let read = |d: &Path| fs::read(d.join(file)).unwrap();
+        assert!(read(whole) == read(parts), "{file} differs");
+    }
+}
+
+/// The run log of `run`.
+fn events(run: &Path) -> Vec<Event> {
+    echoone_train::run_log::read(&run.join("events.jsonl")).expect("events.jsonl")
+}
+
+fn num(e: &Event, field: &str) -> u64 {
+    e.get(field)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("no {field} in {e:?}"))
+}
+
+fn name(e: &Event) -> &str {
+    e.get("event").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// What one process did, read from the run log.
+#[derive(Debug)]
+struct Process {
+    pid: u64,
+    /// The optimiser steps done when it started (its checkpoint's).
+    from_step: u64,
+    /// The global steps it started, in order.
+    steps: Vec<u64>,
+    /// Its `finished` event.
+    finished: Option<Event>,
+    /// Its last event.
+    last: String,
+}
+
+/// Reads every process of a run log and checks each against the checkpoints written before it
+/// started: it resumed from the last `latest` checkpoint written (where it was in the epoch
+/// too), or started afresh when none was; it started exactly the steps after that one, one
+/// after another; and a finished process ran every step it started, to the end when complete.
+fn processes(events: &[Event]) -> Vec<Process> {
+    let mut out = Vec::new();
+    for (k, start) in events.iter().enumerate() {
+        if name(start) != "started" {
+            continue;
+        }
+        let pid = num(start, "pid");
+        let mine: Vec<&Event> = events[k..]
+            .iter()
+            .filter(|e| num(e, "pid") == pid)
+            .collect();
+        let checkpoint = events[..k]
+            .iter()
+            .rfind(|e| name(e) == "checkpoint_written" && e["kind"] == "latest");
+        let resumed = mine.iter().find(|e| name(e) == "resumed");
+        let from_step = match (checkpoint, resumed) {
+            (None, None) => 0,
+            (Some(c), Some(r)) => {
+                for (field, of) in [
+                    ("step", "global_step"),
+                    ("epoch", "epoch"),
+                    ("epoch_step", "epoch_step"),
+                ] {
+                    assert_eq!(
+                        num(r, field),
+                        num(c, of),
+                        "process {pid} resumed {r:?}, the last checkpoint written was {c:?}"
+                    );
+                }
+                num(r, "step")
+            }
+            (c, r) => panic!("process {pid}: checkpoint {c:?} but resumed {r:?}"),
+        };
+        let steps: Vec<u64> = mine
+            .iter()
+            .filter(|e| name(e) == "step_started")
+            .map(|e| num(e, "global_step"))
+            .collect();
+        let expected: Vec<u64> = (from_step + 1..).take(steps.len()).collect();
+        assert_eq!(
+            steps, expected,
+            "process {pid} should start the steps after {from_step}"
+        );
+        let finished = mine
+            .iter()
+            .find(|e| name(e) == "finished")
+            .map(|e| (*e).clone());
+        if let Some(f) = &finished {
+            let done = mine.iter().filter(|e| name(e) == "step_done").count() as u64;
+            assert_eq!(num(f, "steps"), done, "{f:?}");
+            assert_eq!(done, steps.len() as u64, "process {pid}");
+            if f["complete"] == true {
+                assert_eq!(from_step + done, TOTAL_STEPS, "process {pid}: {f:?}");
+            }
+        }
+        let last = mine.last().map(|e| name(e).to_string()).unwrap_or_default();
+        out.push(Process {
+            pid,
+            from_step,
+            steps,
+            finished,
+            last,
+        });
+    }
+    out
+}
+
+/// Starts `echoone` with `args` in `cwd`, its stderr into `stderr`.
+fn spawn(args: &[&str], cwd: &Path, stderr: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_echoone"))
+        .args(args)
+        .current_dir(cwd)
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(stderr).expect("a stderr file"))
+        .spawn()
+        .expect("start echoone train")
+}
+
+/// Waits until `child` logs an event in `run` that `when` accepts, kills it with SIGKILL there
+/// (asserting it was still running: it neither exited nor finished its run), and returns its
+/// pid.
+fn kill_at(mut child: Child, run: &Path, stderr: &Path, when: impl Fn(&Event) -> bool) -> u64 {
+    let pid = u64::from(child.id());
+    // Not a timed assertion: only a guard against waiting forever for an event that never comes.
+    let give_up = Instant::now() + Duration::from_secs(600);
+    loop {
+        let seen = run.join("events.jsonl").is_file()
+            && events(run).iter().any(|e| num(e, "pid") == pid && when(e));
+        if seen {
+            break;
+        }
+        if let Some(status) = child.try_wait().expect("poll echoone train") {
+            panic!(
+                "echoone train exited ({status}) before the event to kill it at:\n{}",
+                fs::read_to_string(stderr).unwrap_or_default()
+            );
+        }
+        assert!(Instant::now() < give_up, "no such event in 10 minutes");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        child.try_wait().expect("poll echoone train").is_none(),
+        "the process must still be running when killed"
+    );
+    child.kill().expect("SIGKILL echoone train");
+    child.wait().expect("reap echoone train");
+    let log = events(run);
+    assert!(
+        !log.iter()
+            .any(|e| num(e, "pid") == pid && name(e) == "finished"),
+        "process {pid} finished before the kill"
+    );
+    pid
+}
 
 #[test]
-fn a_killed_and_resumed_run_equals_the_uninterrupted_one() {
+fn a_stopped_run_resumes_with_only_the_remaining_steps() {
     let tmp = tempfile::tempdir().unwrap();
-    let (config, whole) = uninterrupted(tmp.path());
+    let config = write_config(tmp.path(), "config.json", &tiny_run(2));
     let c = config.to_str().unwrap();
     let parts = tmp.path().join("parts");
     let p = parts.to_str().unwrap();
-    ok(&echoone(&[
+    let said = ok(&echoone(&[
         "train",
         "--quiet",
         "--config",
@@ -27,89 +247,244 @@ fn a_killed_and_resumed_run_equals_the_uninterrupted_one() {
         "--stop-after",
         "1",
     ]));
+    assert!(said.contains("--resume"), "{said}");
     assert_eq!(history(&parts).len(), 1);
     ok(&echoone(&["train", "--quiet", "--out", p, "--resume"]));
-    assert_same_run(&whole, &parts);
+    let log = events(&parts);
+    let runs = processes(&log);
+    assert_eq!(runs.len(), 2, "{log:?}");
+    let (first, second) = (&runs[0], &runs[1]);
+    assert_eq!((first.from_step, first.steps.len()), (0, 6));
+    let stopped = first.finished.as_ref().expect("the stopped run finished");
+    assert_eq!(stopped["complete"], false);
+    // The resumed process ran only the second epoch.
+    assert_eq!(second.from_step, 6);
+    assert_eq!(second.steps, (7..=12).collect::<Vec<_>>());
+    let done = second.finished.as_ref().expect("the resumed run finished");
+    assert_eq!(
+        (num(done, "steps"), &done["complete"]),
+        (6, &Value::Bool(true))
+    );
+    assert_same_run(&parts);
 }
 
 #[test]
-fn a_run_killed_at_any_moment_resumes_to_the_uninterrupted_result() {
+fn a_run_killed_at_chosen_moments_resumes_to_the_uninterrupted_result() {
     let tmp = tempfile::tempdir().unwrap();
-    let started = Instant::now();
-    let (config, whole) = uninterrupted(tmp.path());
-    let span = started.elapsed();
+    // Mid-epoch checkpoints every 2 steps (steps 2 and 4 of each epoch; the epoch's end writes
+    // its own): they must change nothing in the result.
+    let config = write_config(
+        tmp.path(),
+        "config.json",
+        &tiny_run(2).with_checkpoint_every(2),
+    );
     let c = config.to_str().unwrap();
-    // Named as a default run folder, so that the last `--resume` can find it without --out.
-    let parts = tmp.path().join("runs/train-20261201-000000");
-    let args = ["train", "--quiet", "--config", c, "--out"];
-    let args = [&args[..], &[parts.to_str().unwrap(), "--resume"]].concat();
-    // SIGKILL at spread fractions of an uninterrupted run's time. Each process starts over from
-    // the last checkpoint, so the kills land in start-up, prior fitting, steps, validation and
-    // checkpoint writing, differently on every machine: whatever they hit must not matter.
-    for fraction in [0.1, 0.3, 0.5, 0.7, 0.9] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_echoone"))
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start echoone train");
-        std::thread::sleep(span.mul_f64(fraction));
-        // The process may have finished already; either way it is gone afterwards.
-        let _ = child.kill();
-        child.wait().expect("reap echoone train");
-    }
+    // Named as a default run folder, so that the last `--resume` finds it without --out.
+    let run = tmp.path().join("runs/train-20261201-000000");
+    let o = run.to_str().unwrap();
+    let err = tmp.path().join("stderr.txt");
+    let train = |extra: &[&str]| {
+        let args = [
+            &["train", "--quiet", "--config", c, "--out", o, "--resume"],
+            extra,
+        ]
+        .concat();
+        spawn(&args, tmp.path(), &err)
+    };
+    let global = |e: &Event| e.get("global_step").and_then(Value::as_u64);
+    let mut killed = Vec::new();
+
+    // 1. During the first step, two steps before the first checkpoint.
+    killed.push(kill_at(train(&[]), &run, &err, |e| {
+        name(e) == "step_started" && global(e) == Some(1)
+    }));
+    // 2. Between the renames of its second checkpoint (after step 4): `latest` moved aside,
+    //    the new one not yet in place.
+    killed.push(kill_at(
+        train(&["--pause-at", "checkpoint_swapping:2"]),
+        &run,
+        &err,
+        |e| name(e) == "paused",
+    ));
+    let latest = run.join("checkpoints/latest");
+    assert!(!latest.exists(), "killed between the renames");
+    assert!(run.join("checkpoints/.latest.old/state.json").is_file());
+    // 3. Resumed from the checkpoint left aside (step 2): killed while writing the epoch's
+    //    `latest` checkpoint (its third: step 4, `best` of epoch 1, then this one).
+    killed.push(kill_at(
+        train(&["--pause-at", "checkpoint_staged:3"]),
+        &run,
+        &err,
+        |e| name(e) == "paused",
+    ));
+    assert!(run.join("checkpoints/.latest.staging/state.json").is_file());
+    // 4. Resumed mid-epoch 1 (step 4): killed during the third step of epoch 2, after the
+    //    mid-epoch checkpoint of step 2 (global step 8) landed.
+    killed.push(kill_at(train(&[]), &run, &err, |e| {
+        name(e) == "step_started" && global(e) == Some(9)
+    }));
+    // 5. The rest, with `--resume` alone.
     let last = Command::new(env!("CARGO_BIN_EXE_echoone"))
         .args(["train", "--quiet", "--resume"])
         .current_dir(tmp.path())
         .output()
         .expect("run echoone train --resume");
     ok(&last);
-    assert_same_run(&whole, &parts);
-    let untimed = |d: &Path| {
-        let text = fs::read_to_string(d.join("metrics.csv")).unwrap();
-        let cut = |l: &str| l.rsplitn(3, ',').nth(2).unwrap_or_default().to_string();
-        text.lines().map(cut).collect::<Vec<_>>()
-    };
-    assert_eq!(untimed(&whole), untimed(&parts), "metrics.csv");
-    for file in [
-        "summary.json",
-        "summary.md",
-        "splits.json",
-        "prior/prior.json",
-    ] {
-        let read = |d: &Path| fs::read(d.join(file)).unwrap();
-        assert!(read(&whole) == read(&parts), "{file} differs");
+
+    let log = events(&run);
+    let runs = processes(&log);
+    assert_eq!(runs.len(), 5, "{log:?}");
+    for (p, pid) in runs.iter().zip(&killed) {
+        assert_eq!(p.pid, *pid);
+        assert!(p.finished.is_none(), "killed process {pid} finished");
     }
+    // Where each kill landed (1 and 4: at least at the step they waited for).
+    assert!(runs[0].steps.contains(&1), "{:?}", runs[0]);
+    assert_eq!(runs[1].last, "paused");
+    assert_eq!(runs[2].last, "paused");
+    assert!(runs[3].steps.contains(&9), "{:?}", runs[3]);
+    // Where each resumed: afresh twice (no checkpoint yet), then from the mid-epoch
+    // checkpoints of steps 2 and 4 of epoch 1 and 2 of epoch 2.
+    let from: Vec<u64> = runs.iter().map(|p| p.from_step).collect();
+    assert_eq!(&from[..4], &[0, 0, 2, 4], "{log:?}");
+    assert!(from[4] >= 8, "{log:?}");
+    let done = runs[4]
+        .finished
+        .as_ref()
+        .expect("the last process finished");
+    assert_eq!(done["complete"], true);
+    assert_eq!(num(done, "steps"), TOTAL_STEPS - from[4]);
+    assert_same_run(&run);
 }
 
-/// Writes `tiny_run(2)` into `dir` and trains it without interruption: (config, run folder).
-fn uninterrupted(dir: &Path) -> (PathBuf, PathBuf) {
-    let config = write_config(dir, "config.json", &tiny_run(2));
-    let whole = dir.join("whole");
-    ok(&echoone(&[
-        "train",
-        "--quiet",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        whole.to_str().unwrap(),
-    ]));
-    (config, whole)
-}
-
-/// Asserts that two runs of `tiny_run(2)` have the same history and final weights.
-fn assert_same_run(whole: &Path, parts: &Path) {
-    let (a, b) = (history(whole), history(parts));
-    assert_eq!(a.len(), 2);
-    assert_eq!(b.len(), 2);
-    for (x, y) in a.iter().zip(&b) {
-        assert_eq!(x.train_loss, y.train_loss, "epoch {}", x.epoch);
-        assert_eq!(x.val_loss, y.val_loss, "epoch {}", x.epoch);
-        assert_eq!(x.val_dice, y.val_dice, "epoch {}", x.epoch);
-    }
-    let config = tiny_run(2).model;
-    assert!(
-        latest_weights(&config, whole) == latest_weights(&config, parts),
-        "final weights differ"
+#[test]
+fn a_run_killed_after_a_mid_epoch_checkpoint_continues_at_the_next_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "config.json", &tiny_run(2));
+    let run = tmp.path().join("run");
+    let o = run.to_str().unwrap();
+    let err = tmp.path().join("stderr.txt");
+    // Checkpoints every 4 steps, asked for on the command line; killed as step 5 of epoch 1
+    // begins, after the checkpoint of step 4 landed.
+    let child = spawn(
+        &[
+            "train",
+            "--quiet",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            o,
+            "--checkpoint-every",
+            "4",
+            "--pause-at",
+            "step_started:5",
+        ],
+        tmp.path(),
+        &err,
     );
+    kill_at(child, &run, &err, |e| name(e) == "paused");
+    let state: Value =
+        serde_json::from_slice(&fs::read(run.join("checkpoints/latest/state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["epoch"], 0, "{state}");
+    assert_eq!(state["step"], 4, "{state}");
+    assert_eq!(state["position"]["epoch"], 1, "{state}");
+    assert_eq!(state["position"]["steps"], 4, "{state}");
+    let saved = echoone_train::TrainConfig::load_json(&run.join("config.json")).unwrap();
+    assert_eq!(saved.checkpoint_every, 4);
+
+    ok(&echoone(&["train", "--quiet", "--out", o, "--resume"]));
+    let log = events(&run);
+    let runs = processes(&log);
+    assert_eq!(runs.len(), 2, "{log:?}");
+    assert_eq!(runs[0].steps, [1, 2, 3, 4, 5]);
+    let resumed = log
+        .iter()
+        .find(|e| name(e) == "resumed")
+        .expect("a resumed event");
+    assert_eq!(
+        (
+            num(resumed, "epoch"),
+            num(resumed, "step"),
+            num(resumed, "epoch_step")
+        ),
+        (0, 4, 4)
+    );
+    assert_eq!(runs[1].steps, (5..=12).collect::<Vec<_>>());
+    let done = runs[1].finished.as_ref().expect("the resumed run finished");
+    assert_eq!(num(done, "steps"), 8);
+    // The epoch the kill cut through was validated once, by the resumed process, with all 6
+    // steps counted in it.
+    let epoch_one: Vec<&Event> = log
+        .iter()
+        .filter(|e| name(e) == "epoch_done" && num(e, "epoch") == 1)
+        .collect();
+    assert_eq!(epoch_one.len(), 1, "{log:?}");
+    assert_eq!(num(epoch_one[0], "pid"), runs[1].pid);
+    assert_eq!(num(epoch_one[0], "steps"), 2);
+    assert_same_run(&run);
+}
+
+/// Copies the folder `from` into `to`, recursively.
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_bad_checkpoint_is_a_clear_error_naming_its_file_and_is_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    copy_dir(whole(), &run);
+    let o = run.to_str().unwrap();
+    let latest = run.join("checkpoints/latest");
+    let resume = || {
+        let out = echoone(&["train", "--quiet", "--out", o, "--resume", "--epochs", "3"]);
+        let err = fails(&out);
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        err
+    };
+    // Each file spoilt in turn, then put back.
+    let spoil = |file: &str, bad: &[u8], says: &[&str]| {
+        let path = latest.join(file);
+        let good = fs::read(&path).unwrap();
+        fs::write(&path, bad).unwrap();
+        let err = resume();
+        assert!(err.contains(&format!("latest/{file}")), "{file}: {err}");
+        for s in says {
+            assert!(err.contains(s), "{file}: {err}");
+        }
+        assert_eq!(fs::read(&path).unwrap(), bad, "{file} was changed");
+        fs::write(&path, good).unwrap();
+    };
+    spoil("state.json", b"{ not json", &["not a training state"]);
+    spoil("model.mpk", b"\x92\x01", &[]);
+    spoil("optimizer.mpk", &[0u8; 7], &[]);
+    let config = fs::read_to_string(latest.join("config.json")).unwrap();
+    let other = config.replace("cases=10", "cases=11");
+    assert_ne!(config, other);
+    spoil("config.json", other.as_bytes(), &["differ"]);
+    // A mid-epoch place the run cannot continue (epoch 7 of a run with 2 done).
+    let mut state: Value =
+        serde_json::from_slice(&fs::read(latest.join("state.json")).unwrap()).unwrap();
+    state["position"] = serde_json::json!({
+        "epoch": 7, "steps": 1, "seed": 42, "lr": 0.002, "seen": 8, "sums": {},
+        "train_seconds": 1.0
+    });
+    spoil(
+        "state.json",
+        state.to_string().as_bytes(),
+        &["inside epoch 7"],
+    );
+    // Put back, the run resumes.
+    assert_eq!(history(&run).len(), 2);
 }

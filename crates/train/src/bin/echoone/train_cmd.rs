@@ -30,7 +30,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Continue the run in --out (default: the newest runs/train-* folder) from its latest
-    /// checkpoint; its saved configuration is used, only --epochs may change.
+    /// checkpoint (at the next step when it was written mid-epoch); its saved configuration is
+    /// used, only --epochs and --checkpoint-every may change.
     #[arg(long)]
     pub resume: bool,
     /// Epochs.
@@ -54,6 +55,11 @@ pub struct TrainArgs {
     /// Limit on steps per epoch (0: all).
     #[arg(long)]
     pub steps_per_epoch: Option<usize>,
+    /// Also save the latest checkpoint every N optimiser steps inside an epoch (0: at the end
+    /// of each epoch only), so that a crash costs at most N steps; --resume continues at the
+    /// next step, with the same result as an uninterrupted run.
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
     /// Data-parallel training on several devices, comma-separated indices (`0,1`), instead of
     /// --device: GPUs with tch and cuda; with flex and ndarray, worker threads sharing the one
     /// CPU device (as the configuration's `replicas` does when --devices is not given). Each
@@ -64,6 +70,10 @@ pub struct TrainArgs {
     /// Stop after this many epochs, as if killed (for testing resume).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
+    /// EVENT[:N]: stop for good right after the N-th (default 1st) EVENT this process writes to
+    /// the run log, until killed (for killing at an exact moment in resume tests).
+    #[arg(long, hide = true, value_name = "EVENT[:N]")]
+    pub pause_at: Option<String>,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -85,6 +95,9 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
             Some(other) => bail!("--variant {other}: expected small or vit_b"),
         },
     };
+    if let Some(v) = args.checkpoint_every {
+        config.checkpoint_every = v;
+    }
     if args.resume {
         if let Some(e) = args.epochs {
             config.epochs = e;
@@ -117,6 +130,17 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
     }
     config.validate()?;
     Ok(config)
+}
+
+/// `EVENT[:N]` of `--pause-at`: the event and its occurrence (from 1).
+fn parse_pause(spec: &str) -> Result<(&str, usize)> {
+    match spec.split_once(':') {
+        None => Ok((spec, 1)),
+        Some((event, n)) => match n.parse::<usize>() {
+            Ok(n) if n > 0 => Ok((event, n)),
+            _ => bail!("--pause-at {spec}: expected EVENT or EVENT:N with N from 1"),
+        },
+    }
 }
 
 /// What to say when a run (or an ablation, in `dir`) stopped before its last epoch.
@@ -192,6 +216,10 @@ impl Job for TrainArgs {
             args.out = Some(newest_out("train")?);
         }
         let config = resolve_config(&args)?;
+        if let Some(spec) = &args.pause_at {
+            let (event, nth) = parse_pause(spec)?;
+            echoone_train::run_log::pause_at(event, nth);
+        }
         let out = args.out.clone().unwrap_or_else(|| default_out("train"));
         let options = RunOptions {
             out: out.clone(),
@@ -221,7 +249,18 @@ impl Job for TrainArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::is_stamped;
+    use super::{is_stamped, parse_pause};
+
+    #[test]
+    fn pause_names_an_event_and_its_occurrence() {
+        assert_eq!(parse_pause("step_done").unwrap(), ("step_done", 1));
+        assert_eq!(
+            parse_pause("checkpoint_swapping:3").unwrap(),
+            ("checkpoint_swapping", 3)
+        );
+        assert!(parse_pause("step_done:0").is_err());
+        assert!(parse_pause("step_done:x").is_err());
+    }
 
     #[test]
     fn resume_looks_only_at_default_folder_names() {
