@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 
 use calamine::{Data, Reader};
 use image::GrayImage;
-use matfile::MatFile;
 use serde_json::{Value, json};
 
 use crate::avi::AviVideo;
@@ -259,9 +258,7 @@ fn read_sheet(path: &Path) -> Result<(SheetLayout, Vec<Row>)> {
 /// first; a file that cannot be parsed gets the mask reader's own error.
 fn mask_frames(path: &Path) -> Result<usize> {
     let dims = std::fs::read(path).ok().and_then(|bytes| {
-        let mat = std::panic::catch_unwind(|| MatFile::parse(bytes.as_slice()))
-            .ok()?
-            .ok()?;
+        let mat = crate::mat::parse(path, &bytes).ok()?;
         let array = match mat.find_by_name("predicted") {
             Some(a) => a,
             None if mat.arrays().len() == 1 => &mat.arrays()[0],

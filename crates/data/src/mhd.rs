@@ -8,7 +8,12 @@ use std::path::Path;
 use crate::error::{DataError, Result};
 use crate::volume::Volume;
 
-/// Reads a MetaImage header and its data file.
+/// The most pixel data one image may claim: 1 GiB, far above any echocardiography sequence. A
+/// header claiming more is refused before anything is read or inflated.
+pub const MAX_DATA_BYTES: usize = 1 << 30;
+
+/// Reads a MetaImage header and its data file; the header's claimed size is checked (at most
+/// [`MAX_DATA_BYTES`], and no more than the data holds) before the data is decoded.
 pub fn read(path: &Path) -> Result<Volume> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     let bad = |m: String| DataError::format(path, m);
@@ -43,7 +48,14 @@ pub fn read(path: &Path) -> Result<Volume> {
             })
             .collect()
     };
-    let dims: Vec<usize> = numbers("DimSize")?.iter().map(|&v| v as usize).collect();
+    let dims: Vec<usize> = numbers("DimSize")?
+        .iter()
+        .map(|&v| {
+            (v.fract() == 0.0 && (1.0..=u32::MAX as f64).contains(&v))
+                .then_some(v as usize)
+                .ok_or_else(|| bad(format!("DimSize: {v} is not a size of at least 1")))
+        })
+        .collect::<Result<_>>()?;
     let channels = fields.get("ElementNumberOfChannels").map_or(Ok(1.0), |v| {
         v.parse::<f64>()
             .map_err(|_| bad("bad ElementNumberOfChannels".into()))
@@ -69,12 +81,35 @@ pub fn read(path: &Path) -> Result<Volume> {
         .get("CompressedData")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let element = get("ElementType")?.clone();
+    let size = match element.as_str() {
+        "MET_UCHAR" | "MET_CHAR" => 1,
+        "MET_USHORT" | "MET_SHORT" => 2,
+        "MET_UINT" | "MET_INT" | "MET_FLOAT" => 4,
+        "MET_DOUBLE" => 8,
+        other => return Err(bad(format!("unsupported ElementType {other}"))),
+    };
+    // The claimed size is checked before any data is read or inflated.
+    let n = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n.checked_mul(size).is_some_and(|b| b <= MAX_DATA_BYTES))
+        .ok_or_else(|| {
+            bad(format!(
+                "DimSize {dims:?} of {element} exceeds the {} MiB this reader accepts",
+                MAX_DATA_BYTES >> 20
+            ))
+        })?;
     let data_file = get("ElementDataFile")?.clone();
     let (raw_path, mut raw) = if data_file.eq_ignore_ascii_case("LOCAL") {
         (path.to_path_buf(), bytes[header_len..].to_vec())
     } else {
         let p = path.parent().unwrap_or(Path::new(".")).join(&data_file);
-        let b = std::fs::read(&p).map_err(|e| DataError::io(&p, e))?;
+        let b = std::fs::read(&p).map_err(|e| {
+            DataError::format(
+                &p,
+                format!("cannot read the ElementDataFile of {}: {e}", path.display()),
+            )
+        })?;
         (p, b)
     };
     if let Some(skip) = fields
@@ -84,20 +119,14 @@ pub fn read(path: &Path) -> Result<Volume> {
         raw = raw.get(skip..).unwrap_or_default().to_vec();
     }
     if compressed {
+        // Inflate no more than the header's size claims: a zlib bomb stops there.
         let mut out = Vec::new();
         flate2::read::ZlibDecoder::new(&raw[..])
+            .take((n * size) as u64)
             .read_to_end(&mut out)
             .map_err(|e| DataError::format(&raw_path, format!("corrupt zlib data: {e}")))?;
         raw = out;
     }
-    let n: usize = dims.iter().product();
-    let size = match element.as_str() {
-        "MET_UCHAR" | "MET_CHAR" => 1,
-        "MET_USHORT" | "MET_SHORT" => 2,
-        "MET_UINT" | "MET_INT" | "MET_FLOAT" => 4,
-        "MET_DOUBLE" => 8,
-        other => return Err(bad(format!("unsupported ElementType {other}"))),
-    };
     if raw.len() < n * size {
         return Err(DataError::format(
             &raw_path,

@@ -46,11 +46,28 @@ pub fn write_png(path: &Path, image: &GrayImage) -> Result<()> {
     write_atomic(path, &encode_png(image)?)
 }
 
+/// Decoder limits for a PNG file of `len` bytes: deflate expands at most 1032:1, so pixels
+/// beyond that (plus 1 MiB of slack) cannot be in the file, and a header claiming them is
+/// refused before the decoder allocates them; never more than 512 MiB.
+fn png_limits(len: usize) -> image::Limits {
+    let mut limits = image::Limits::default();
+    let cap = len
+        .saturating_mul(1032)
+        .saturating_add(1 << 20)
+        .min(512 << 20);
+    limits.max_alloc = Some(cap as u64);
+    limits
+}
+
 /// Reads a PNG as 8-bit grey; colour is converted to luma, 16-bit is rejected (not an echo
 /// export this crate knows).
 pub fn read_png(path: &Path) -> Result<GrayImage> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png)
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(&bytes));
+    reader.set_format(image::ImageFormat::Png);
+    reader.limits(png_limits(bytes.len()));
+    let img = reader
+        .decode()
         .map_err(|e| DataError::format(path, format!("not a readable PNG: {e}")))?;
     match img {
         image::DynamicImage::ImageLuma8(g) => Ok(g),

@@ -32,16 +32,22 @@ impl Volume {
         spacing: Option<[f64; 2]>,
         data: Vec<f32>,
     ) -> Result<Self> {
-        let extra: usize = dims.iter().skip(3).product();
-        if dims.len() < 2 || dims[0] == 0 || dims[1] == 0 || extra != 1 {
+        let extra = dims
+            .iter()
+            .skip(3)
+            .try_fold(1usize, |a, &d| a.checked_mul(d));
+        if dims.len() < 2 || dims[0] == 0 || dims[1] == 0 || extra != Some(1) {
             return Err(DataError::format(
                 path,
                 format!("expected a 2D image or 2D+t sequence, found dimensions {dims:?}"),
             ));
         }
         let frames = dims.get(2).copied().unwrap_or(1).max(1);
-        let n = dims[0] * dims[1] * frames;
-        if data.len() != n {
+        let n = dims[0]
+            .checked_mul(dims[1])
+            .and_then(|p| p.checked_mul(frames));
+        if n != Some(data.len()) {
+            let n = n.map_or_else(|| "more than fit in memory".into(), |n| n.to_string());
             return Err(DataError::format(
                 path,
                 format!(
