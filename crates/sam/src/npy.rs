@@ -86,18 +86,21 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
                 .map_err(|_| bad(format!("bad shape ({shape_text})")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let count: usize = shape.iter().product();
     let body = &bytes[offset + header_len..];
-    let width = match descr {
+    let width: usize = match descr {
         "<f4" | "<i4" | "<u4" => 4,
         "<f8" | "<i8" | "<u8" => 8,
         "|u1" | "|i1" | "|b1" => 1,
         other => return Err(bad(format!("unsupported dtype {other}"))),
     };
-    if body.len() != count * width {
+    // Checked against the data present before anything of the claimed size is allocated.
+    let expected = shape
+        .iter()
+        .try_fold(width, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| bad(format!("shape {shape:?} overflows the address space")))?;
+    if body.len() != expected {
         return Err(bad(format!(
-            "expected {} data bytes for shape {shape:?}, found {}",
-            count * width,
+            "expected {expected} data bytes for shape {shape:?}, found {}",
             body.len()
         )));
     }
