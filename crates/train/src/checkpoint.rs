@@ -315,3 +315,47 @@ pub fn load_model<B: Backend>(
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mid_epoch_position_keeps_its_sums_bit_for_bit_and_older_states_have_none() {
+        let sums: BTreeMap<String, f64> = [
+            ("loss".to_string(), 0.1 + 0.2),
+            ("main_dice".to_string(), 1.0 / 3.0),
+        ]
+        .into();
+        let state = TrainState {
+            step: 4,
+            position: Some(
+                EpochPosition {
+                    epoch: 1,
+                    steps: 4,
+                    seed: 42,
+                    lr: 2e-3,
+                    seen: 32,
+                    sums: BTreeMap::new(),
+                    train_seconds: 1.5,
+                }
+                .with_sums(&sums),
+            ),
+            ..Default::default()
+        };
+        let text = serde_json::to_string(&state).unwrap();
+        let back: TrainState = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, state);
+        let restored = back.position.unwrap().sums();
+        for (k, v) in &sums {
+            assert_eq!(restored[k].to_bits(), v.to_bits(), "{k}");
+        }
+        // A state of an end-of-epoch checkpoint, or of a version before positions, has none
+        // and writes none.
+        let older: TrainState =
+            serde_json::from_str(r#"{"epoch": 2, "step": 12, "best": null, "history": []}"#)
+                .unwrap();
+        assert_eq!(older.position, None);
+        assert!(!serde_json::to_string(&older).unwrap().contains("position"));
+    }
+}

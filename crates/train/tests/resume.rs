@@ -26,9 +26,29 @@ const TOTAL_STEPS: u64 = 12;
 fn whole() -> &'static Path {
     static WHOLE: OnceLock<PathBuf> = OnceLock::new();
     WHOLE.get_or_init(|| {
+        // The folders of earlier test runs (kept: a static is never dropped), once surely done.
+        let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        for entry in fs::read_dir(scratch).into_iter().flatten().flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .is_some_and(|t| {
+                    t.elapsed()
+                        .is_ok_and(|age| age > Duration::from_secs(6 * 3600))
+                });
+            if old
+                && entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("resume-whole-")
+            {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
         let dir = tempfile::Builder::new()
             .prefix("resume-whole-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .tempdir_in(scratch)
             .expect("a scratch folder")
             .keep();
         let config = write_config(&dir, "config.json", &tiny_run(2));
@@ -309,8 +329,19 @@ fn a_run_killed_at_chosen_moments_resumes_to_the_uninterrupted_result() {
     let latest = run.join("checkpoints/latest");
     assert!(!latest.exists(), "killed between the renames");
     assert!(run.join("checkpoints/.latest.old/state.json").is_file());
-    // 3. Resumed from the checkpoint left aside (step 2): killed while writing the epoch's
-    //    `latest` checkpoint (its third: step 4, `best` of epoch 1, then this one).
+    // 3. Resumed from the checkpoint left aside (step 2): killed between the renames of its
+    //    first checkpoint (step 4). The one left aside was put back before being moved aside
+    //    again, so it is still there.
+    killed.push(kill_at(
+        train(&["--pause-at", "checkpoint_swapping:1"]),
+        &run,
+        &err,
+        |e| name(e) == "paused",
+    ));
+    assert!(!latest.exists(), "killed between the renames");
+    assert!(run.join("checkpoints/.latest.old/state.json").is_file());
+    // 4. Resumed from step 2 again: killed while writing the epoch's `latest` checkpoint (its
+    //    third: step 4, `best` of epoch 1, then this one).
     killed.push(kill_at(
         train(&["--pause-at", "checkpoint_staged:3"]),
         &run,
@@ -318,12 +349,12 @@ fn a_run_killed_at_chosen_moments_resumes_to_the_uninterrupted_result() {
         |e| name(e) == "paused",
     ));
     assert!(run.join("checkpoints/.latest.staging/state.json").is_file());
-    // 4. Resumed mid-epoch 1 (step 4): killed during the third step of epoch 2, after the
+    // 5. Resumed mid-epoch 1 (step 4): killed during the third step of epoch 2, after the
     //    mid-epoch checkpoint of step 2 (global step 8) landed.
     killed.push(kill_at(train(&[]), &run, &err, |e| {
         name(e) == "step_started" && global(e) == Some(9)
     }));
-    // 5. The rest, with `--resume` alone.
+    // 6. The rest, with `--resume` alone.
     let last = Command::new(env!("CARGO_BIN_EXE_echoone"))
         .args(["train", "--quiet", "--resume"])
         .current_dir(tmp.path())
@@ -333,27 +364,28 @@ fn a_run_killed_at_chosen_moments_resumes_to_the_uninterrupted_result() {
 
     let log = events(&run);
     let runs = processes(&log);
-    assert_eq!(runs.len(), 5, "{log:?}");
+    assert_eq!(runs.len(), 6, "{log:?}");
     for (p, pid) in runs.iter().zip(&killed) {
         assert_eq!(p.pid, *pid);
         assert!(p.finished.is_none(), "killed process {pid} finished");
     }
-    // Where each kill landed (1 and 4: at least at the step they waited for).
+    // Where each kill landed (1 and 5: at least at the step they waited for).
     assert!(runs[0].steps.contains(&1), "{:?}", runs[0]);
-    assert_eq!(runs[1].last, "paused");
-    assert_eq!(runs[2].last, "paused");
-    assert!(runs[3].steps.contains(&9), "{:?}", runs[3]);
+    for p in &runs[1..4] {
+        assert_eq!(p.last, "paused", "{p:?}");
+    }
+    assert!(runs[4].steps.contains(&9), "{:?}", runs[4]);
     // Where each resumed: afresh twice (no checkpoint yet), then from the mid-epoch
-    // checkpoints of steps 2 and 4 of epoch 1 and 2 of epoch 2.
+    // checkpoints of step 2 (twice) and 4 of epoch 1, and 2 (or later) of epoch 2.
     let from: Vec<u64> = runs.iter().map(|p| p.from_step).collect();
-    assert_eq!(&from[..4], &[0, 0, 2, 4], "{log:?}");
-    assert!(from[4] >= 8, "{log:?}");
-    let done = runs[4]
+    assert_eq!(&from[..5], &[0, 0, 2, 2, 4], "{log:?}");
+    assert!(from[5] >= 8, "{log:?}");
+    let done = runs[5]
         .finished
         .as_ref()
         .expect("the last process finished");
     assert_eq!(done["complete"], true);
-    assert_eq!(num(done, "steps"), TOTAL_STEPS - from[4]);
+    assert_eq!(num(done, "steps"), TOTAL_STEPS - from[5]);
     assert_same_run(&run);
 }
 
