@@ -1,6 +1,6 @@
-//! Parity against PyTorch: each module loads the authors'-named state dict written by
-//! `tests/fixtures/generate.py` through burn-store with [`LFFA_KEY_REMAP`] and reproduces the
-//! PyTorch outputs.
+//! Parity against the authors' PyTorch classes: each module loads the state dict that
+//! `tests/fixtures/generate.py` writes with the authors' own modules (imported from their
+//! checkout) through burn-store with [`LFFA_KEY_REMAP`] and reproduces their outputs.
 
 use std::path::PathBuf;
 
@@ -162,10 +162,12 @@ fn position_embedding_reducer_matches_pytorch() {
 
 #[test]
 fn fusion_convolutions_match_pytorch() {
+    // Taken from the authors' `TwoWayTransformer`, whose fusion convolutions are hard-coded
+    // 512 -> 256: these two fixtures are full width.
     for (case, norm) in [("neck_down_sample1", true), ("neck_down_sample4", false)] {
         let config = FusionConvConfig::new()
-            .with_in_channels(16)
-            .with_out_channels(8)
+            .with_in_channels(512)
+            .with_out_channels(256)
             .with_norm(norm);
         let fusion = load(config.init::<Flex>(&Default::default()), case, case);
         assert_close(fusion.forward(input(case)), case);
