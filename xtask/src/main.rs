@@ -9,6 +9,8 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
+mod parity;
+
 /// A workflow: the command word, the package and binary that implement it, and a summary.
 struct Workflow {
     name: &'static str,
@@ -101,6 +103,10 @@ fn usage() -> String {
         "  {:<10} criterion benchmarks: bench [{}] [--features LIST] [criterion args]\n",
         "bench",
         names.join("|")
+    ));
+    text.push_str(&format!(
+        "  {:<10} full-size parity with PyTorch: parity sam|authors [--python PY] [--variant V] (needs torch)\n",
+        "parity"
     ));
     text
 }
@@ -244,6 +250,9 @@ fn main() -> Result<ExitCode> {
     };
     if command == "bench" {
         return bench(&args[1..]);
+    }
+    if command == "parity" {
+        return parity::parity(&args[1..]);
     }
     if matches!(command.as_str(), "-h" | "--help" | "help") {
         print!("{}", usage());
