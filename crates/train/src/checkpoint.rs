@@ -292,9 +292,12 @@ impl Checkpoint {
     /// Loads the optimiser state.
     pub fn optimizer<B: Backend, R: Record<B>>(&self, device: &B::Device) -> Result<R> {
         let path = self.dir.join(OPTIMIZER);
-        recorder()
-            .load(path.clone(), device)
-            .map_err(|e| TrainError::file(path.with_extension("mpk"), e))
+        recorder().load(path.clone(), device).map_err(|e| {
+            TrainError::file(
+                path.with_extension("mpk"),
+                format!("cannot load this optimiser state: {}", recorder_message(&e)),
+            )
+        })
     }
 }
 
@@ -311,9 +314,27 @@ pub fn load_model<B: Backend>(
         .map_err(|e| {
             TrainError::file(
                 path.with_extension("mpk"),
-                format!("cannot load these weights into the configured model: {e}"),
+                format!(
+                    "cannot load these weights into the configured model: {}",
+                    recorder_message(&e)
+                ),
             )
         })
+}
+
+/// A burn recorder error as one line: burn adds a note on record formats of versions before
+/// 0.14 to every decoding error (also of a truncated file), which would only mislead here.
+fn recorder_message(e: &impl std::fmt::Display) -> String {
+    let text = e.to_string();
+    let inner = text
+        .strip_prefix("Unknown(\"")
+        .and_then(|t| t.strip_suffix("\")"))
+        .unwrap_or(&text);
+    let end = inner
+        .find("\\n")
+        .or_else(|| inner.find('\n'))
+        .unwrap_or(inner.len());
+    inner[..end].to_string()
 }
 
 #[cfg(test)]
@@ -357,5 +378,16 @@ mod tests {
                 .unwrap();
         assert_eq!(older.position, None);
         assert!(!serde_json::to_string(&older).unwrap().contains("position"));
+    }
+
+    #[test]
+    fn a_recorder_error_is_one_line_without_burns_note() {
+        let burn = "Unknown(\"InvalidDataRead(Kind(UnexpectedEof))\\nThe internal data format \
+                    has changed since version 0.14.0.\\n\")";
+        assert_eq!(
+            recorder_message(&burn),
+            "InvalidDataRead(Kind(UnexpectedEof))"
+        );
+        assert_eq!(recorder_message(&"File not found"), "File not found");
     }
 }

@@ -482,6 +482,7 @@ fn a_bad_checkpoint_is_a_clear_error_naming_its_file_and_is_kept() {
         let out = echoone(&["train", "--quiet", "--out", o, "--resume", "--epochs", "3"]);
         let err = fails(&out);
         assert!(err.starts_with("error: "), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
         assert!(!err.contains("panicked"), "{err}");
         err
     };
@@ -499,8 +500,22 @@ fn a_bad_checkpoint_is_a_clear_error_naming_its_file_and_is_kept() {
         fs::write(&path, good).unwrap();
     };
     spoil("state.json", b"{ not json", &["not a training state"]);
-    spoil("model.mpk", b"\x92\x01", &[]);
-    spoil("optimizer.mpk", &[0u8; 7], &[]);
+    let half = |file: &str| {
+        let good = fs::read(latest.join(file)).unwrap();
+        good[..good.len() / 2].to_vec()
+    };
+    spoil("model.mpk", b"\x92\x01", &["cannot load these weights"]);
+    spoil(
+        "model.mpk",
+        &half("model.mpk"),
+        &["cannot load these weights"],
+    );
+    spoil(
+        "optimizer.mpk",
+        &[0u8; 7],
+        &["cannot load this optimiser state"],
+    );
+    spoil("optimizer.mpk", &half("optimizer.mpk"), &["UnexpectedEof"]);
     let config = fs::read_to_string(latest.join("config.json")).unwrap();
     let other = config.replace("cases=10", "cases=11");
     assert_ne!(config, other);
