@@ -1,7 +1,7 @@
 //! Official SAM from a `.pth`, one click, one mask.
 //!
 //! ```sh
-//! cargo run -p echoone-examples --release --example sam_click -- \
+//! cargo run -p echoone-examples --example sam_click -- \
 //!     sam_vit_b_01ec64.pth echo.png 120 90 [mask.png] [vit_b|vit_l|vit_h|SAM.json]
 //! ```
 //!

@@ -6,5 +6,5 @@
 //!
 //! ```sh
 //! cargo run -p echoone-examples --example sam_click -- sam_vit_b_01ec64.pth echo.png 120 90
-//! cargo run -p echoone-examples --release --example frozen_encoder_head
+//! cargo run -p echoone-examples --example frozen_encoder_head
 //! ```

@@ -47,15 +47,25 @@ fn tiny_fixture_config() -> SamConfig {
     SamConfig::new(encoder, prompt, decoder)
 }
 
+/// `examples/tiny_sam.json`: the configuration to run `sam_click` on `tiny.pth`.
+fn tiny_json() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tiny_sam.json")
+}
+
 fn args(items: &[&Path]) -> Vec<String> {
     items.iter().map(|p| p.display().to_string()).collect()
 }
 
 #[test]
+fn tiny_sam_json_is_the_fixture_configuration() {
+    let committed = SamConfig::load(tiny_json()).unwrap();
+    assert_eq!(committed.to_string(), tiny_fixture_config().to_string());
+}
+
+#[test]
 fn sam_click_writes_a_mask_of_the_image_size() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("tiny.json");
-    tiny_fixture_config().save(&config).unwrap();
+    let config = tiny_json();
     let image = dir.path().join("echo.png");
     image::RgbImage::from_fn(90, 70, |x, y| {
         image::Rgb([(x * 2) as u8, (y * 3) as u8, 128])
@@ -76,8 +86,7 @@ fn sam_click_writes_a_mask_of_the_image_size() {
 #[test]
 fn sam_click_reports_bad_input() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("tiny.json");
-    tiny_fixture_config().save(&config).unwrap();
+    let config = tiny_json();
     let checkpoint = sam_fixtures().join("tiny.pth");
     let image = dir.path().join("echo.png");
     image::GrayImage::new(40, 30).save(&image).unwrap();

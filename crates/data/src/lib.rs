@@ -11,6 +11,7 @@ pub mod dataset;
 pub mod echonet;
 pub mod error;
 pub mod hmcqu;
+#[cfg(feature = "cli")]
 pub mod inspect;
 pub mod mat;
 pub mod mhd;

@@ -7,7 +7,29 @@ use crate::error::{DataError, Result};
 use crate::sample::{Phase, Plane, Sample};
 use crate::synthetic::SyntheticConfig;
 
-/// A dataset to load.
+/// A dataset to load, as the command line names it (`--dataset`).
+///
+/// ```
+/// use echoone_data::{DatasetSpec, Plane};
+///
+/// // The built-in synthetic echoes: 2 cases, 2 planes, end-diastole only, 64x48 pixels.
+/// let spec = DatasetSpec::parse("synthetic:cases=2,size=64x48,planes=2CH+4CH,phases=ED")?;
+/// let DatasetSpec::Synthetic(config) = &spec else {
+///     panic!("not the synthetic generator");
+/// };
+/// assert_eq!((config.cases, config.width, config.height), (2, 64, 48));
+/// assert_eq!(config.planes, [Plane::TwoChamber, Plane::FourChamber]);
+/// let samples = spec.load()?; // generated, nothing read from disk
+/// assert_eq!(samples.len(), 4);
+/// assert_eq!(samples[0].image.dimensions(), (64, 48));
+///
+/// // Datasets on disk are `name:/path`; the path is read only by `load`.
+/// let camus = DatasetSpec::parse("camus:/data/CAMUS")?;
+/// assert_eq!(camus, DatasetSpec::Camus("/data/CAMUS".into()));
+/// assert!(DatasetSpec::parse("camus").is_err()); // no folder
+/// assert!(DatasetSpec::parse("synthetic:cases=0").is_err());
+/// # Ok::<(), echoone_data::DataError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum DatasetSpec {
     /// The synthetic generator.

@@ -7,6 +7,27 @@ use crate::error::{self, EchoOneError};
 
 /// Configuration of [`crate::EchoOne`]; presets [`vit_b`](Self::vit_b) and
 /// [`small`](Self::small), toggles [`with_lffa`](Self::with_lffa) and `pc_mask`.
+///
+/// ```
+/// use burn::config::Config;
+/// use echoone_model::EchoOneConfig;
+///
+/// // The paper's model: SAM ViT-B at 264 px with patch stride 8, so 32x32 tokens.
+/// let paper = EchoOneConfig::vit_b();
+/// assert_eq!((paper.token_grid(), paper.low_res_size()), (32, 128));
+/// assert_eq!(paper.fusion_count(), 4); // before decoder blocks 1 to 4
+///
+/// // An ablation: LFFA off (plain CNN branch, SAM's 2-block decoder, no fusion), no PC-Mask.
+/// let ablation = EchoOneConfig::small().with_lffa(false).with_pc_mask(false);
+/// ablation.validate()?;
+/// assert_eq!((ablation.decoder_depth, ablation.fusion_count()), (2, 0));
+///
+/// // Configurations are JSON (burn's `Config`), and bad ones are errors before any weight exists.
+/// let json = ablation.to_string();
+/// assert_eq!(EchoOneConfig::load_binary(json.as_bytes())?.decoder_depth, 2);
+/// assert!(EchoOneConfig::small().with_decoder_depth(0).validate().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Config, Debug)]
 pub struct EchoOneConfig {
     /// Side of the grey input image (EchoONE: 256).

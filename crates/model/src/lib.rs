@@ -8,6 +8,7 @@ pub mod image_encoder;
 pub mod keys;
 pub mod model;
 pub mod sam_weights;
+#[cfg(feature = "cli")]
 pub mod summary;
 
 pub use checkpoint::{checkpoint_shapes, recognise_config, shape_mismatches};
@@ -16,4 +17,5 @@ pub use error::{EchoOneError, Result};
 pub use image_encoder::{EchoImageEncoder, EncoderOutput, GlobalAdapters};
 pub use keys::authors_key_remap;
 pub use model::{EchoOne, EchoOutput};
+#[cfg(feature = "cli")]
 pub use summary::{Counts, parameter_summary};

@@ -28,6 +28,31 @@ pub struct EchoOutput<B: Backend> {
 }
 
 /// EchoONE (keys as the authors' checkpoint, see [`crate::keys`] for the few remappings).
+///
+/// Built by [`EchoOneConfig::init`]; starts from official SAM with
+/// [`load_sam_checkpoint`](Self::load_sam_checkpoint) or loads the authors' weights with
+/// [`load_authors_checkpoint`](Self::load_authors_checkpoint).
+///
+/// ```
+/// use burn::tensor::{Int, Tensor};
+/// use burn_flex::Flex;
+/// use echoone_model::EchoOneConfig;
+///
+/// let device = Default::default();
+/// let model = EchoOneConfig::small().init::<Flex>(&device)?;
+///
+/// // One grey image in [0, 1], one foreground click at (128, 96) in input pixels, and
+/// // PC-Mask's K = 4 channel prior (from a `FittedPrior` of echoone-pc-mask).
+/// let image = Tensor::<Flex, 4>::zeros([1, 1, 256, 256], &device);
+/// let point = Tensor::<Flex, 1>::from_floats([128.0, 96.0], &device).reshape([1, 1, 2]);
+/// let label = Tensor::<Flex, 2, Int>::ones([1, 1], &device);
+/// let prior = Tensor::<Flex, 4>::zeros([1, 4, 128, 128], &device);
+/// let out = model.forward(image, point, label, Some(prior))?;
+/// assert_eq!(out.logits.dims(), [1, 1, 128, 128]); // the training target's size
+/// assert_eq!(out.masks.dims(), [1, 1, 256, 256]); // mask = logit > 0
+/// assert!(out.coarse_logits.is_some());
+/// # Ok::<(), echoone_model::EchoOneError>(())
+/// ```
 #[derive(Module, Debug)]
 pub struct EchoOne<B: Backend> {
     /// Image encoder with the CNN branch and adapters.

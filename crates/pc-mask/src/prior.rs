@@ -63,6 +63,56 @@ pub struct PriorSample<'a> {
 }
 
 /// The fitted PC-Mask prior, saved beside a checkpoint and reused by eval and predict.
+///
+/// ```
+/// use burn::tensor::Tensor;
+/// use burn_flex::Flex;
+/// use echoone_pc_mask::{FittedPrior, LatentExtractor, PriorConfig, PriorSample, thumbnail_latent};
+///
+/// // Four 16x16 grey images of two kinds (bright at the top, bright at the bottom), with their
+/// // label maps: the LV (label 1) under the bright half.
+/// let half = |top: bool| -> Vec<f32> {
+///     (0..256).map(|i| if (i < 128) == top { 1.0 } else { 0.0 }).collect()
+/// };
+/// let kinds = [true, true, false, false];
+/// let pixels: Vec<f32> = kinds.iter().flat_map(|&top| half(top)).collect();
+/// let images = Tensor::<Flex, 1>::from_floats(pixels.as_slice(), &Default::default())
+///     .reshape([4, 1, 16, 16]);
+/// let labels: Vec<Vec<u8>> = kinds
+///     .iter()
+///     .map(|&top| half(top).iter().map(|&v| v as u8).collect())
+///     .collect();
+///
+/// // Latents (2x2 thumbnails), k-means with K = 2, centre masks at 8x8.
+/// let extractor = LatentExtractor::Thumbnail { side: 2 };
+/// let latents = thumbnail_latent(images, 2).into_data().into_vec::<f32>()?;
+/// let samples: Vec<PriorSample> = latents
+///     .chunks(4)
+///     .zip(&labels)
+///     .map(|(latent, label_map)| PriorSample {
+///         latent,
+///         label_map,
+///         size: (16, 16),
+///         annotated: [true; 3],
+///         plane: None,
+///     })
+///     .collect();
+/// let config = PriorConfig::new().with_k(2).with_side(8).with_extractor(extractor);
+/// let prior = FittedPrior::fit(&samples, &config)?;
+///
+/// // A new image like the first kind: its LV prior [K, 8, 8] is that kind's centre mask.
+/// let lv = prior.prior(&latents[..4], 0)?;
+/// assert_eq!(lv.len(), 2 * 8 * 8);
+/// let sims = prior.similarities(&latents[..4])?;
+/// let k = if sims[0] > sims[1] { 0 } else { 1 };
+/// assert_eq!(&lv[k * 64..(k + 1) * 64], prior.centre_mask(k, 0));
+///
+/// // Saved beside a checkpoint as `prior.json` + `centre_masks.npy`.
+/// let dir = tempfile::tempdir()?;
+/// prior.save(dir.path())?;
+/// assert_eq!(FittedPrior::load(dir.path())?.centre_masks, prior.centre_masks);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedPrior {
     /// How latents are extracted.

@@ -15,10 +15,13 @@ pub mod layer_norm2d;
 pub mod mask_decoder;
 pub mod mlp;
 pub mod npy;
+#[cfg(feature = "cli")]
 pub mod output_folder;
+#[cfg(feature = "cli")]
 pub mod peak_memory;
 pub mod predictor;
 pub mod prompt_encoder;
+#[cfg(feature = "cli")]
 pub mod prompt_text;
 pub mod sam;
 pub mod transforms;

@@ -43,7 +43,41 @@ struct ImageState<B: Backend> {
     input_size: (usize, usize),
 }
 
-/// Predicts masks for one image at a time, caching its embedding.
+/// Predicts masks for one image at a time, caching its embedding (SAM's `SamPredictor`):
+/// prompts and masks are in the original image's pixels.
+///
+/// ```
+/// use burn_flex::Flex;
+/// use echoone_sam::{ImageEncoderConfig, Predictor, Prompt, SamConfig};
+/// use image::RgbImage;
+///
+/// // Official SAM would be `SamConfig::vit_b()` and then
+/// // `load_checkpoint(&mut sam, Path::new("sam_vit_b_01ec64.pth"), &LoadOptions::default())?`;
+/// // here a small SAM with its initial weights.
+/// let encoder = ImageEncoderConfig::new()
+///     .with_img_size(64)
+///     .with_embed_dim(32)
+///     .with_depth(2)
+///     .with_num_heads(2)
+///     .with_window_size(2)
+///     .with_global_attn_indexes(vec![1]);
+/// let sam = SamConfig::with_encoder(encoder).init::<Flex>(&Default::default())?;
+///
+/// let mut predictor = Predictor::new(sam);
+/// predictor.set_image(&RgbImage::new(80, 60))?; // resized, normalised and embedded once
+/// let click = Prompt {
+///     points: vec![[40.0, 30.0]],
+///     labels: vec![1], // foreground
+///     ..Prompt::default()
+/// };
+/// let prediction = predictor.predict(&click, true)?; // SAM's three masks
+/// assert_eq!(prediction.masks.dims(), [3, 60, 80]); // logits; the mask is logit > 0
+/// assert_eq!(prediction.iou_predictions.dims(), [3]);
+///
+/// // A prompt with nothing in it is an error, not a panic.
+/// assert!(predictor.predict(&Prompt::default(), false).is_err());
+/// # Ok::<(), echoone_sam::SamError>(())
+/// ```
 #[derive(Debug)]
 pub struct Predictor<B: Backend> {
     /// The model.

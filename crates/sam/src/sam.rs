@@ -155,6 +155,46 @@ impl SamConfig {
 }
 
 /// SAM (keys `image_encoder`, `prompt_encoder`, `mask_decoder`, as the official `Sam`).
+///
+/// Batched use: `B` images embedded once, each with its own `N` prompts. With official weights,
+/// build [`SamConfig::vit_b`] (or `vit_l`, `vit_h`) and load the `.pth` with
+/// [`load_checkpoint`](crate::load_checkpoint); for one image at a time in its own
+/// coordinates, see [`Predictor`](crate::Predictor).
+///
+/// ```
+/// use burn::tensor::{Int, Tensor};
+/// use burn_flex::Flex;
+/// use echoone_sam::{ImageEncoderConfig, Prompts, SamConfig};
+///
+/// // A small SAM: the official layout at 64 px input, 2 blocks of width 32.
+/// let encoder = ImageEncoderConfig::new()
+///     .with_img_size(64)
+///     .with_embed_dim(32)
+///     .with_depth(2)
+///     .with_num_heads(2)
+///     .with_window_size(2)
+///     .with_global_attn_indexes(vec![1]);
+/// let device = Default::default();
+/// let sam = SamConfig::with_encoder(encoder).init::<Flex>(&device)?;
+///
+/// // Two RGB images (0-255, 64x48), normalised, padded to 64x64 and embedded once.
+/// let pixels = Tensor::<Flex, 4>::full([2, 3, 64, 48], 128.0, &device);
+/// let embeddings = sam.embed_images(sam.preprocess(pixels));
+/// assert_eq!(embeddings.dims(), [2, 256, 4, 4]);
+///
+/// // One foreground click per image, in model-input pixels: points [B, N, P, 2], labels [B, N, P].
+/// let points = Tensor::<Flex, 1>::from_floats([20.0, 30.0, 10.0, 5.0], &device);
+/// let labels = Tensor::<Flex, 3, Int>::ones([2, 1, 1], &device);
+/// let prompts = Prompts {
+///     points: Some((points.reshape([2, 1, 1, 2]), labels)),
+///     boxes: None,
+///     masks: None,
+/// };
+/// let out = sam.predict(embeddings, &prompts, false)?;
+/// assert_eq!(out.low_res_masks.dims(), [2, 1, 1, 16, 16]); // [B, N, M, 4h, 4w] logits
+/// assert_eq!(out.iou_predictions.dims(), [2, 1, 1]);
+/// # Ok::<(), echoone_sam::SamError>(())
+/// ```
 #[derive(Module, Debug)]
 pub struct Sam<B: Backend> {
     /// The ViT image encoder.
