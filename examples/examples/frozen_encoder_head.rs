@@ -161,6 +161,7 @@ fn sam<B: Backend>(args: &[String], device: &B::Device) -> Result<Sam<B>> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let device = Default::default();
+    Flex::seed(&device, 1234); // the same initial weights on every run
     let result = sam::<Flex>(&args, &device).and_then(|sam| {
         let losses = train::<Autodiff<Flex>>(sam, &Settings::default(), &device)?;
         if let (Some(first), Some(last)) = (losses.first(), losses.last()) {
