@@ -24,24 +24,6 @@ type Ad = burn_autodiff::Autodiff<Flex>;
 /// The data: small synthetic echoes on every plane, with a 3-D LV truth per case.
 const DATA: &str = "synthetic:cases=16,size=128x128,seed=7";
 
-/// A tiny EchoONE at 64 pixels with every module on: seconds per epoch on a CPU.
-fn tiny_model() -> EchoOneConfig {
-    EchoOneConfig::new()
-        .with_input_size(64)
-        .with_encoder_input_size(72)
-        .with_embed_dim(32)
-        .with_depth(4)
-        .with_num_heads(2)
-        .with_window_size(4)
-        .with_global_attn_indexes(vec![1, 3])
-        .with_pos_table_size(8)
-        .with_cnn_base_channels(8)
-        .with_prompt_dim(32)
-        .with_decoder_depth(3)
-        .with_decoder_heads(2)
-        .with_decoder_mlp_dim(64)
-}
-
 /// The Dice of the LV (label 1) of `found` against `truth`.
 fn lv_dice(truth: &GrayImage, found: &GrayImage) -> f64 {
     let mask = |img: &GrayImage| {
@@ -74,7 +56,7 @@ fn train_evaluate_predict_and_measure_ef_on_the_synthetic_echoes() {
     let device = FlexDevice;
 
     // Train.
-    let config = TrainConfig::new(tiny_model())
+    let config = TrainConfig::new(EchoOneConfig::tiny())
         .with_datasets(vec![DATA.into()])
         .with_lr(2e-3)
         .with_batch_size(8)

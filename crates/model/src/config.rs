@@ -108,6 +108,25 @@ impl EchoOneConfig {
             .with_decoder_mlp_dim(256)
     }
 
+    /// A tiny EchoONE at 64 pixels (8x8 tokens, 32x32 logits) with every module on, for tests
+    /// and examples: seconds per epoch on a CPU, nothing it learns is meant to be good.
+    pub fn tiny() -> Self {
+        Self::new()
+            .with_input_size(64)
+            .with_encoder_input_size(72)
+            .with_embed_dim(32)
+            .with_depth(4)
+            .with_num_heads(2)
+            .with_window_size(4)
+            .with_global_attn_indexes(vec![1, 3])
+            .with_pos_table_size(8)
+            .with_cnn_base_channels(8)
+            .with_prompt_dim(32)
+            .with_decoder_depth(3)
+            .with_decoder_heads(2)
+            .with_decoder_mlp_dim(64)
+    }
+
     /// LFFA on (residual CNN branch, 5-block decoder with fusion) or off (SAMUS-style branch,
     /// SAM's 2-block decoder, no fusion): the paper's ablation axis.
     pub fn with_lffa(self, on: bool) -> Self {

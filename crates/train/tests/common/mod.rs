@@ -18,20 +18,7 @@ use echoone_train::{Checkpoint, EpochRecord, TrainConfig, data};
 
 /// A tiny EchoONE at 64 pixels (8x8 tokens, 32x32 logits): every module, seconds per epoch.
 pub fn tiny_model() -> EchoOneConfig {
-    EchoOneConfig::new()
-        .with_input_size(64)
-        .with_encoder_input_size(72)
-        .with_embed_dim(32)
-        .with_depth(4)
-        .with_num_heads(2)
-        .with_window_size(4)
-        .with_global_attn_indexes(vec![1, 3])
-        .with_pos_table_size(8)
-        .with_cnn_base_channels(8)
-        .with_prompt_dim(32)
-        .with_decoder_depth(3)
-        .with_decoder_heads(2)
-        .with_decoder_mlp_dim(64)
+    EchoOneConfig::tiny()
 }
 
 /// A run of the tiny model on tiny synthetic echoes.
