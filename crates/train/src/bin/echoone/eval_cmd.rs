@@ -27,7 +27,7 @@ pub struct EvalArgs {
     /// Official SAM weights (only when the prior's latents come from SAM's encoder).
     #[arg(long)]
     pub sam_checkpoint: Option<PathBuf>,
-    /// Output folder (default: <checkpoint>/eval-<split>).
+    /// Output folder (default: CHECKPOINT/eval-SPLIT).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Items per forward pass.

@@ -26,7 +26,7 @@ pub struct TrainArgs {
     /// Official SAM checkpoint (.pth or .safetensors) to start from.
     #[arg(long)]
     pub sam_checkpoint: Option<PathBuf>,
-    /// Experiment folder (default: runs/train-<date>-<time>).
+    /// Experiment folder (default: runs/train-DATE-TIME).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Continue the run in --out (default: the newest runs/train-* folder) from its latest
@@ -70,8 +70,8 @@ pub struct TrainArgs {
     /// Stop after this many epochs, as if killed (for testing resume).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
-    /// EVENT[:N]: stop for good right after the N-th (default 1st) EVENT this process writes to
-    /// the run log, until killed (for killing at an exact moment in resume tests).
+    /// EVENT or EVENT:N: stop for good right after the N-th (default 1st) EVENT this process
+    /// writes to the run log, until killed (for killing at an exact moment in resume tests).
     #[arg(long, hide = true, value_name = "EVENT[:N]")]
     pub pause_at: Option<String>,
     /// Print nothing but errors.
