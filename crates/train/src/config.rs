@@ -170,7 +170,7 @@ impl TrainConfig {
     /// 64x64 logits) on 100 built-in synthetic cases, sized to reach a mean validation Dice of
     /// 0.80 in under 15 minutes on a 2-core CPU: batches of 6 items holding 2 images with their
     /// 3 structures each, every image encoded once (`ItemOrder::ByImage`), split over 2 CPU
-    /// replicas; Adam 5e-4 with half an epoch of warm-up and linear decay; 6 epochs of 84
+    /// replicas; Adam 5e-4 with half an epoch of warm-up and linear decay; 8 epochs of 84
     /// steps; no augmentation (the synthetic generator already varies anatomy, pose, gain and
     /// speckle per case; real datasets keep the spec's four augmentations).
     pub fn cpu_default() -> Self {
