@@ -87,12 +87,18 @@ const STRUCTURES: [&str; 3] = ["LV", "MYO", "LA"];
 /// Up to this many epochs, each point of a curve is marked with a dot.
 const MARKED_EPOCHS: usize = 60;
 
+/// Whether a mean validation Dice of `dice` replaces the best so far (`best`): it is finite and
+/// higher, so the first of equal epochs stays best.
+pub fn improves(best: Option<f64>, dice: f64) -> bool {
+    dice.is_finite() && best.is_none_or(|b| dice > b)
+}
+
 /// The epoch the trainer keeps as `best`: the first with the highest finite mean validation
-/// Dice.
+/// Dice ([`improves`]).
 pub fn best_epoch(history: &[EpochRecord]) -> Option<usize> {
     let mut best: Option<(f64, usize)> = None;
     for r in history {
-        if r.val_dice.is_finite() && best.is_none_or(|(d, _)| r.val_dice > d) {
+        if improves(best.map(|(d, _)| d), r.val_dice) {
             best = Some((r.val_dice, r.epoch));
         }
     }

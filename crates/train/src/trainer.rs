@@ -569,7 +569,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             state.epoch = epoch;
             state.history.push(record);
             self.exp.write_overlays(epoch, &eval.kept)?;
-            let improved = mean_dice.is_finite() && state.best.is_none_or(|(d, _)| mean_dice > d);
+            let improved = history::improves(state.best.map(|(d, _)| d), mean_dice);
             if improved {
                 state.best = Some((mean_dice, epoch));
                 self.save("best", &self.exp.best(), &model, None::<O::Record>, &state)?;
