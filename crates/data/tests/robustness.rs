@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use echoone_data::avi::AviVideo;
 use echoone_data::{DatasetSpec, SplitPlan, SyntheticConfig};
 use echoone_test_support::{
-    CountingAlloc, Field, PLAN, Plan, Variant, assert_refused_quickly, check, text_variants,
+    CountingAlloc, Field, PLAN, Plan, Variant, assert_refused_quickly, check, crc32, text_variants,
     variants, zip_fields,
 };
 
@@ -460,19 +460,8 @@ fn split_file_survives_any_content() {
     );
 }
 
-/// A PNG with its IHDR field at `at` (`width` bytes) set to `value` and the chunk's CRC fixed,
-/// so the decoder sees the claimed size instead of a checksum error.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
-}
-
+/// A PNG's IHDR fields set to extreme values, each with the chunk's CRC fixed so the decoder sees
+/// the claimed size instead of a checksum error.
 fn png_ihdr_variants(seed: &[u8]) -> Vec<Variant> {
     let fields = [
         Field::int_be("IHDR width", 16, 4),

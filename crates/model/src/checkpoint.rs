@@ -6,6 +6,7 @@ use std::path::Path;
 
 use burn::tensor::backend::Backend;
 use burn_store::pytorch::PytorchReader;
+use echoone_sam::checkpoint::check_zip_entries;
 use echoone_sam::inspect::parameters;
 use echoone_sam::{LoadOptions, LoadReport, load_checkpoint};
 
@@ -66,6 +67,8 @@ impl<B: Backend> EchoOne<B> {
 
 /// The name and shape of every tensor of a PyTorch checkpoint, read without loading the data.
 pub fn checkpoint_shapes(path: &Path) -> Result<BTreeMap<String, Vec<usize>>> {
+    // Entry sizes the file cannot hold are refused before the zip reader allocates them.
+    check_zip_entries(path)?;
     let reader = PytorchReader::new(path)
         .map_err(|e| checkpoint_error(path, format!("not a readable PyTorch state dict: {e}")))?;
     Ok(reader

@@ -349,9 +349,14 @@ impl FittedPrior {
         let masks = read_npy(&npy_path).map_err(|e| bad(&npy_path, e.to_string()))?;
         let expected = vec![prior.k, prior.channels(), prior.side, prior.side];
         if masks.shape != expected {
+            // Either file may be at fault: name both.
             return Err(bad(
                 &npy_path,
-                format!("shape {:?}, expected {expected:?}", masks.shape),
+                format!(
+                    "shape {:?}, but {} expects {expected:?}",
+                    masks.shape,
+                    json_path.display()
+                ),
             ));
         }
         let d = prior.prototypes.first().map(Vec::len).unwrap_or(0);

@@ -1,7 +1,7 @@
 //! Loading official SAM checkpoints (PyTorch `.pth` state dicts or safetensors) into burn modules.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
@@ -105,6 +105,155 @@ fn sniff_format(path: &Path) -> Result<CheckpointFormat> {
     ))
 }
 
+/// How much larger than its compressed bytes a deflated zip entry can be (deflate's limit).
+const DEFLATE_RATIO: u64 = 1032;
+
+/// The central directory may not be larger than this (a checkpoint has a few thousand entries).
+const MAX_CENTRAL_DIRECTORY: u64 = 64 << 20;
+
+fn le16(b: &[u8], at: usize) -> Option<u64> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?) as u64)
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u64> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?) as u64)
+}
+
+fn le64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// Checks that every entry of a zip checkpoint (`torch.save`'s format) claims sizes the file can
+/// hold, reading only its central directory: the zip reader allocates an entry's claimed size
+/// before reading it, so a flipped size field would ask for gigabytes. Stored entries must be
+/// as large as their bytes, deflated ones at most 1032 times larger, and every entry must lie
+/// inside the file. Files that are not zips are left to their reader.
+pub fn check_zip_entries(path: &Path) -> Result<()> {
+    let io = |source| SamError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bad = |message: String| SamError::CheckpointFormat {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let mut head = [0u8; 4];
+    if len < 22 || file.read_exact(&mut head).is_err() || head != *b"PK\x03\x04" {
+        return Ok(());
+    }
+    let mut read_at = |at: u64, size: u64| -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; size as usize];
+        file.seek(SeekFrom::Start(at)).map_err(io)?;
+        file.read_exact(&mut buf).map_err(io)?;
+        Ok(buf)
+    };
+    // The end of central directory record: in the last 64 KiB + 22 bytes (its comment).
+    let tail_len = len.min(65_557);
+    let tail = read_at(len - tail_len, tail_len)?;
+    let Some(end) = tail.windows(4).rposition(|w| w == b"PK\x05\x06") else {
+        return Err(bad("a zip without its end of central directory".into()));
+    };
+    let eocd = &tail[end..];
+    let (mut count, mut cd_size, mut cd_offset) = (
+        le16(eocd, 10).unwrap_or(0),
+        le32(eocd, 12).unwrap_or(u64::MAX),
+        le32(eocd, 16).unwrap_or(u64::MAX),
+    );
+    // Zip64: the locator just before the record points at the zip64 end record.
+    if (count == 0xFFFF || cd_size == 0xFFFF_FFFF || cd_offset == 0xFFFF_FFFF) && end >= 20 {
+        let locator = &tail[end - 20..end];
+        if locator.starts_with(b"PK\x06\x07") {
+            let at = le64(locator, 8).unwrap_or(u64::MAX);
+            if at.checked_add(56).is_none_or(|e| e > len) {
+                return Err(bad(format!(
+                    "the zip64 end record at {at} lies outside the file"
+                )));
+            }
+            let record = read_at(at, 56)?;
+            count = le64(&record, 32).unwrap_or(0);
+            cd_size = le64(&record, 40).unwrap_or(u64::MAX);
+            cd_offset = le64(&record, 48).unwrap_or(u64::MAX);
+        }
+    }
+    if cd_offset.checked_add(cd_size).is_none_or(|e| e > len) || cd_size > MAX_CENTRAL_DIRECTORY {
+        return Err(bad(format!(
+            "the zip's central directory ({cd_size} bytes at {cd_offset}) does not fit in the file ({len} bytes)"
+        )));
+    }
+    let cd = read_at(cd_offset, cd_size)?;
+    let mut at = 0usize;
+    for _ in 0..count {
+        if !cd[at.min(cd.len())..].starts_with(b"PK\x01\x02") {
+            return Err(bad(format!(
+                "the zip's central directory is cut at byte {at}"
+            )));
+        }
+        let field = |off: usize, f: fn(&[u8], usize) -> Option<u64>| f(&cd, at + off);
+        let header = (|| {
+            Some((
+                field(10, le16)?,
+                field(20, le32)?,
+                field(24, le32)?,
+                field(28, le16)? as usize,
+                field(30, le16)? as usize,
+                field(32, le16)? as usize,
+                field(42, le32)?,
+            ))
+        })();
+        let Some((method, mut packed, mut size, name_len, extra_len, comment_len, mut offset)) =
+            header
+        else {
+            return Err(bad(format!(
+                "the zip's central directory is cut at byte {at}"
+            )));
+        };
+        let name_at = at + 46;
+        let extra_at = name_at + name_len;
+        let next = extra_at + extra_len + comment_len;
+        let Some(name) = cd.get(name_at..extra_at) else {
+            return Err(bad(format!(
+                "the zip's central directory is cut at byte {at}"
+            )));
+        };
+        let name = String::from_utf8_lossy(name).into_owned();
+        // Zip64 sizes and offset, in this order, for the fields that hold 0xFFFFFFFF.
+        let mut extra = cd
+            .get(extra_at..(extra_at + extra_len).min(cd.len()))
+            .unwrap_or(&[]);
+        while extra.len() >= 4 {
+            let (id, n) = (
+                le16(extra, 0).unwrap_or(0),
+                le16(extra, 2).unwrap_or(0) as usize,
+            );
+            let body = extra.get(4..4 + n).unwrap_or(&[]);
+            if id == 1 {
+                let mut k = 0;
+                for value in [&mut size, &mut packed, &mut offset] {
+                    if *value == 0xFFFF_FFFF {
+                        *value = le64(body, k).unwrap_or(u64::MAX);
+                        k += 8;
+                    }
+                }
+            }
+            extra = extra.get(4 + n..).unwrap_or(&[]);
+        }
+        let limit = if method == 0 {
+            packed
+        } else {
+            packed.saturating_mul(DEFLATE_RATIO)
+        };
+        if packed > len || offset > len || size > limit {
+            return Err(bad(format!(
+                "zip entry `{name}` claims {size} bytes ({packed} stored at {offset}) in a file of {len} bytes"
+            )));
+        }
+        at = next;
+    }
+    Ok(())
+}
+
 fn remapper(options: &LoadOptions, path: &Path) -> Result<KeyRemapper> {
     let pairs = SAM_KEY_REMAP
         .iter()
@@ -132,6 +281,9 @@ pub fn load_checkpoint<B: Backend, M: Module<B> + ModuleSnapshot<B>>(
 ) -> Result<LoadReport> {
     let path = path.as_ref();
     let format = sniff_format(path)?;
+    if format == CheckpointFormat::Pytorch {
+        check_zip_entries(path)?;
+    }
     let remapper = remapper(options, path)?;
     let result = match format {
         CheckpointFormat::Pytorch => apply(

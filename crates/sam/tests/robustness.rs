@@ -17,8 +17,8 @@ use common::{Cpu, fixtures, tiny_config};
 use echoone_sam::npy::{encode_f32, read_npy};
 use echoone_sam::{LoadOptions, load_checkpoint};
 use echoone_test_support::{
-    CountingAlloc, Field, PLAN, Plan, Rng, assert_refused_quickly, check, text_variants, variants,
-    zip_fields,
+    CountingAlloc, Field, PLAN, Plan, Rng, assert_refused_quickly, byte_variants_in, check,
+    text_variants, variants, zip_fields,
 };
 
 #[global_allocator]
@@ -149,22 +149,50 @@ fn checkpoints_survive_any_file() {
         .position(|w| w == b"tiny/data.pkl")
         .unwrap()
         + 13;
-    let mut rng = Rng::new(312);
-    for k in 0..80 {
-        let mut v = seed.clone();
-        let at = pkl + rng.below(36_000);
-        let name = if k % 2 == 0 {
-            v[at] ^= 1 << rng.below(8);
-            format!("tiny.pth data.pkl byte {at} bit flipped")
-        } else {
-            let b = [0x00, 0xFF, 0x7F, 0x80, b'J', b'K', b'M'][rng.below(7)];
-            v[at] = b;
-            format!("tiny.pth data.pkl byte {at} set to {b:#04x}")
-        };
-        list.push((name, v));
-    }
+    list.extend(byte_variants_in(
+        "tiny.pth data.pkl",
+        &seed,
+        pkl..pkl + 36_000,
+        80,
+        312,
+    ));
     let target = dir.path().join("mutant.pth");
     check("pth", &target, "mutant.pth", list, |p: &Path| {
         load_checkpoint(&mut model, p, &options).map(|_| ())
     });
+}
+
+#[test]
+fn pth_entry_claiming_a_huge_size_is_refused_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.pth");
+    let mut model = tiny_config().init::<Cpu>(&Default::default()).unwrap();
+    let seed = std::fs::read(fixtures().join("tiny.pth")).unwrap();
+    // The first tensor's central directory entry: its sizes claim 2 GiB, 4 GiB - 1, 1 GiB + 1.
+    let entry = seed
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"PK\x01\x02")
+        .map(|(at, _)| at)
+        .find(|&at| seed[at + 46..].starts_with(b"tiny/data/"))
+        .unwrap();
+    for size in [1u32 << 31, u32::MAX, (1 << 30) + 1] {
+        let mut v = seed.clone();
+        v[entry + 24..entry + 28].copy_from_slice(&size.to_le_bytes());
+        std::fs::write(&path, &v).unwrap();
+        assert_refused_quickly(
+            &format!("pth entry claiming {size}"),
+            "huge.pth",
+            1 << 20,
+            || load_checkpoint(&mut model, &path, &LoadOptions::default()),
+        );
+        v[entry + 20..entry + 24].copy_from_slice(&size.to_le_bytes());
+        std::fs::write(&path, &v).unwrap();
+        assert_refused_quickly(
+            &format!("pth entry storing {size}"),
+            "huge.pth",
+            1 << 20,
+            || load_checkpoint(&mut model, &path, &LoadOptions::default()),
+        );
+    }
 }

@@ -19,6 +19,8 @@
 //! }
 //! ```
 //!
+//! [`pth`] writes small PyTorch checkpoints, so that a test can make its seed checkpoint itself.
+//!
 //! It depends on nothing, so any crate of the workspace can dev-depend on it without a cycle.
 
 #![warn(missing_docs)]
@@ -26,9 +28,12 @@
 pub mod alloc;
 pub mod harness;
 pub mod mutate;
+pub mod pth;
 
 pub use alloc::{ALLOC_LIMIT, CountingAlloc, peak, reset_peak, set_label};
 pub use harness::{Report, TIME_LIMIT, assert_refused_quickly, check};
 pub use mutate::{
-    Field, PLAN, Plan, Rng, Variant, field_values, text_variants, variants, zip_fields,
+    Field, PLAN, Plan, Rng, Variant, byte_variants_in, field_values, text_variants, variants,
+    zip_entry, zip_fields,
 };
+pub use pth::{StateTensor, crc32, state_dict_pth};

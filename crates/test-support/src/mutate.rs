@@ -348,3 +348,59 @@ pub fn zip_fields(bytes: &[u8], max: usize) -> Vec<Field> {
     }
     f
 }
+
+/// `count` variants with one byte in `range` of `seed` changed: alternately one bit flipped, or
+/// the byte set to 0x00, 0xFF, 0x7F, 0x80 or a pickle integer opcode (`J`, `K`, `M`). For the
+/// inside of a compressed-free container, e.g. the pickle of a PyTorch checkpoint.
+pub fn byte_variants_in(
+    what: &str,
+    seed: &[u8],
+    range: std::ops::Range<usize>,
+    count: usize,
+    rng_seed: u64,
+) -> Vec<Variant> {
+    let mut rng = Rng::new(rng_seed);
+    let range = range.start.min(seed.len())..range.end.min(seed.len());
+    if range.is_empty() {
+        return Vec::new();
+    }
+    (0..count)
+        .map(|k| {
+            let mut v = seed.to_vec();
+            let at = range.start + rng.below(range.len());
+            let name = if k % 2 == 0 {
+                v[at] ^= 1 << rng.below(8);
+                format!("{what} byte {at} bit flipped")
+            } else {
+                let b = [0x00, 0xFF, 0x7F, 0x80, b'J', b'K', b'M'][rng.below(7)];
+                v[at] = b;
+                format!("{what} byte {at} set to {b:#04x}")
+            };
+            (name, v)
+        })
+        .collect()
+}
+
+/// Where the stored file whose name ends with `suffix` lies in the zip `bytes` (found through its
+/// local header), e.g. `data.pkl` in a PyTorch checkpoint; `None` when there is none.
+pub fn zip_entry(bytes: &[u8], suffix: &str) -> Option<std::ops::Range<usize>> {
+    let u16_at = |at: usize| Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?));
+    let u32_at = |at: usize| Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+    let mut at = 0;
+    while at + 30 <= bytes.len() {
+        if bytes[at..at + 4] == *b"PK\x03\x04" {
+            let size = u32_at(at + 18)? as usize;
+            let name_len = u16_at(at + 26)? as usize;
+            let extra = u16_at(at + 28)? as usize;
+            let name = bytes.get(at + 30..at + 30 + name_len)?;
+            let start = at + 30 + name_len + extra;
+            if name.ends_with(suffix.as_bytes()) {
+                return Some(start..(start + size).min(bytes.len()));
+            }
+            at = start + size;
+        } else {
+            at += 1;
+        }
+    }
+    None
+}
