@@ -1,6 +1,6 @@
 //! The ViT-B model carries exactly the authors' state-dict keys and shapes (after
 //! `authors_key_remap`), and `freeze_as_authors` leaves exactly their trainable parameters:
-//! 45,621,697 of 139,292,145 (from ../shared/design/authors-echoone-vit_b-keys.txt).
+//! 45,621,697 of 139,292,145 (from `tests/fixtures/authors-echoone-vit_b-keys.txt`).
 
 use std::collections::BTreeMap;
 
