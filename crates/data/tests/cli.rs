@@ -170,13 +170,11 @@ fn inspect_and_export_camus_keep_spacing() {
 }
 
 #[test]
-fn bad_dataset_fails_with_the_file_named() {
+fn bad_dataset_fails_with_one_error_line_naming_the_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_data"))
-        .args(["inspect", &format!("echonet:{}", tmp.path().display())])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("FileList.csv"), "{err}");
+    echoone_test_support::assert_one_error_line(
+        Command::new(env!("CARGO_BIN_EXE_data"))
+            .args(["inspect", &format!("echonet:{}", tmp.path().display())]),
+        "FileList.csv",
+    );
 }

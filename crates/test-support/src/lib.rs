@@ -20,17 +20,20 @@
 //! ```
 //!
 //! [`pth`] writes small PyTorch checkpoints, so that a test can make its seed checkpoint itself.
+//! [`cli::assert_one_error_line`] checks that a binary fails with one `error: ` line.
 //!
 //! It depends on nothing, so any crate of the workspace can dev-depend on it without a cycle.
 
 #![warn(missing_docs)]
 
 pub mod alloc;
+pub mod cli;
 pub mod harness;
 pub mod mutate;
 pub mod pth;
 
 pub use alloc::{ALLOC_LIMIT, CountingAlloc, peak, reset_peak, set_label};
+pub use cli::assert_one_error_line;
 pub use harness::{Report, TIME_LIMIT, assert_refused_quickly, check};
 pub use mutate::{
     Field, PLAN, Plan, Rng, Variant, byte_variants_in, field_values, text_variants, variants,
