@@ -137,7 +137,8 @@ impl EchoOneConfig {
 
     /// Side of the token grid.
     pub fn token_grid(&self) -> usize {
-        (self.encoder_input_size - self.patch_size) / self.patch_stride + 1
+        // Saturating: a configuration read from a file may hold anything; `validate` refuses it.
+        self.encoder_input_size.saturating_sub(self.patch_size) / self.patch_stride.max(1) + 1
     }
 
     /// Side of the low-resolution logits (4x the token grid: 128).
@@ -172,8 +173,17 @@ impl EchoOneConfig {
 
     /// Checks the configuration.
     pub fn validate(&self) -> error::Result<()> {
-        self.sam_encoder().validate()?;
         let bad = |m: String| Err(EchoOneError::Config(m));
+        if self.patch_size == 0
+            || self.patch_stride == 0
+            || self.encoder_input_size < self.patch_size
+        {
+            return bad(format!(
+                "patch size {} and stride {} must be positive and the encoder input {} at least a patch",
+                self.patch_size, self.patch_stride, self.encoder_input_size
+            ));
+        }
+        self.sam_encoder().validate()?;
         let stride_levels = self.patch_stride.trailing_zeros() as usize;
         if !self.patch_stride.is_power_of_two()
             || self.input_size >> stride_levels != self.token_grid()

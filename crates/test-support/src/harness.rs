@@ -44,7 +44,9 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 /// takes over [`TIME_LIMIT`], or returns an error whose text lacks `needle` (the file's name, or
 /// for folder readers the folder). Prints one line per call of `check` (variants, the slowest,
 /// the largest allocation; see `-- --nocapture`) and panics listing the first 25 failures. The
-/// test binary must have [`CountingAlloc`](crate::CountingAlloc) as its global allocator.
+/// test binary must have [`CountingAlloc`](crate::CountingAlloc) as its global allocator. A
+/// variant that aborts the process (a stack overflow) is named by running the test with the
+/// environment variable `ROBUSTNESS_TRACE` set: each variant's name goes to stderr first.
 pub fn check<E: Display>(
     reader: &str,
     target: &Path,
@@ -61,8 +63,14 @@ pub fn check<E: Display>(
         total: variants.len(),
         ..Report::default()
     };
+    // A variant that aborts the process (a stack overflow) cannot be reported after the call:
+    // with ROBUSTNESS_TRACE set, every variant is named on stderr before it is read.
+    let trace = std::env::var_os("ROBUSTNESS_TRACE").is_some();
     let clock = Instant::now();
     for (name, bytes) in variants {
+        if trace {
+            eprintln!("robustness {reader}: reading {name}");
+        }
         if let Err(e) = std::fs::write(target, &bytes) {
             panic!("{reader}: cannot write {}: {e}", target.display());
         }

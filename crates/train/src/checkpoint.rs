@@ -292,11 +292,8 @@ impl Checkpoint {
     /// Loads the optimiser state.
     pub fn optimizer<B: Backend, R: Record<B>>(&self, device: &B::Device) -> Result<R> {
         let path = self.dir.join(OPTIMIZER);
-        recorder().load(path.clone(), device).map_err(|e| {
-            TrainError::file(
-                path.with_extension("mpk"),
-                format!("cannot load this optimiser state: {}", recorder_message(&e)),
-            )
+        decode(&path, "cannot load this optimiser state", || {
+            recorder().load(path.clone(), device)
         })
     }
 }
@@ -308,18 +305,41 @@ pub fn load_model<B: Backend>(
     device: &B::Device,
 ) -> Result<EchoOne<B>> {
     let path = dir.join(MODEL);
-    config
-        .init::<B>(device)?
-        .load_file(path.clone(), &recorder(), device)
-        .map_err(|e| {
-            TrainError::file(
-                path.with_extension("mpk"),
-                format!(
-                    "cannot load these weights into the configured model: {}",
-                    recorder_message(&e)
-                ),
-            )
-        })
+    // Boxed in and out of the guarded load: the record's decoder is deep, and a test thread's
+    // 2 MiB stack has no room for further copies of the model.
+    let model = Box::new(config.init::<B>(device)?);
+    let loaded = decode(
+        &path,
+        "cannot load these weights into the configured model",
+        || {
+            model
+                .load_file(path.clone(), &recorder(), device)
+                .map(Box::new)
+        },
+    )?;
+    Ok(*loaded)
+}
+
+/// Runs a recorder `load` of `path` (`.mpk` added), its error prefixed with `what` and naming the
+/// file. A corrupt file can make burn's decoder panic (a mangled parameter id: "Invalid id."),
+/// so a panic is caught and reported as such an error too.
+fn decode<T, E: std::fmt::Display>(
+    path: &Path,
+    what: &str,
+    load: impl FnOnce() -> std::result::Result<T, E>,
+) -> Result<T> {
+    let file = path.with_extension("mpk");
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(load)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(TrainError::file(
+            file,
+            format!("{what}: {}", recorder_message(&e)),
+        )),
+        Err(_) => Err(TrainError::file(
+            file,
+            format!("{what}: a corrupt file (the decoder gave up)"),
+        )),
+    }
 }
 
 /// A burn recorder error as one line: burn adds a note on record formats of versions before

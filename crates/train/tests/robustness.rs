@@ -1,0 +1,162 @@
+//! The readers of a run's files survive any file: `TrainConfig::load_json` (a training
+//! configuration), `Checkpoint::open` (a checkpoint folder's `state.json`, with the epoch history
+//! and the mid-epoch position) and `load_model` (its `model.mpk` weights) are fed seeded
+//! truncated, bit-flipped and number-mutated versions of files written by the crate itself. Each
+//! call must return (no panic), within 1 s, with an error naming the file, and never ask for more
+//! than 1 GiB at once (echoone-test-support's mutator, allocator and harness). The fitted prior a
+//! checkpoint holds is echoone-pc-mask's robustness test's.
+//!
+//! `cargo test -p echoone-train --test robustness -- --nocapture` prints, per file, the number of
+//! variants, the slowest one and the largest single allocation.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn_flex::Flex;
+use echoone_model::EchoOneConfig;
+use echoone_test_support::{CountingAlloc, PLAN, Plan, check, text_variants, variants};
+use echoone_train::checkpoint::{self, CheckpointParts, EpochPosition, load_model};
+use echoone_train::{Checkpoint, EpochRecord, TrainConfig, TrainState};
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+/// A tiny EchoONE at 64 pixels with LFFA, without PC-Mask (its fixed-width prior U-Net would
+/// make `model.mpk` 1.9 MB, and every variant is a full load).
+fn tiny_run() -> TrainConfig {
+    let model = EchoOneConfig::new()
+        .with_input_size(64)
+        .with_encoder_input_size(72)
+        .with_embed_dim(16)
+        .with_depth(4)
+        .with_num_heads(2)
+        .with_window_size(4)
+        .with_global_attn_indexes(vec![1, 3])
+        .with_pos_table_size(8)
+        .with_cnn_base_channels(4)
+        .with_prompt_dim(16)
+        .with_decoder_depth(3)
+        .with_decoder_heads(2)
+        .with_decoder_mlp_dim(16)
+        .with_pc_mask(false);
+    TrainConfig::new(model)
+        .with_datasets(vec!["synthetic:cases=4,size=64x64,seed=7".into()])
+        .with_batch_size(2)
+        .with_epochs(3)
+        .with_steps_per_epoch(2)
+        .with_seed(42)
+}
+
+/// Three epochs of history, and a position part-way through the fourth.
+fn tiny_state() -> TrainState {
+    let by = |names: &[&str], v: f64| -> BTreeMap<String, f64> {
+        names.iter().map(|n| (n.to_string(), v)).collect()
+    };
+    let history: Vec<EpochRecord> = (1..=3)
+        .map(|epoch| EpochRecord {
+            epoch,
+            lr: 1e-3 / epoch as f64,
+            train_loss: 1.5 / epoch as f64,
+            train_terms: by(
+                &["main_bce", "main_dice", "coarse_bce"],
+                0.25 * epoch as f64,
+            ),
+            val_loss: 1.25 / epoch as f64,
+            val_dice: 0.5 + 0.1 * epoch as f64,
+            val_dice_structure: by(&["LV", "MYO", "LA"], 0.6),
+            val_dice_plane: by(&["2CH", "4CH"], 0.7),
+            samples_per_second: 12.5,
+            seconds: 3.25 * epoch as f64,
+        })
+        .collect();
+    let position = EpochPosition {
+        epoch: 4,
+        steps: 1,
+        seed: 42,
+        lr: 2.5e-4,
+        seen: 2,
+        train_seconds: 1.5,
+        ..Default::default()
+    }
+    .with_sums(&by(&["loss", "main_dice"], 0.75));
+    TrainState {
+        epoch: 3,
+        step: 6,
+        best: Some((0.8, 3)),
+        history,
+        position: Some(position),
+    }
+}
+
+#[test]
+fn train_config_survives_any_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    tiny_run().save_json(&path).unwrap();
+    let seed = std::fs::read_to_string(&path).unwrap();
+    TrainConfig::load_json(&path).expect("the seed configuration loads");
+    check(
+        "config.json",
+        &path,
+        "config.json",
+        text_variants("config.json", &seed, 200, 601),
+        |p: &Path| TrainConfig::load_json(p).map(|_| ()),
+    );
+}
+
+#[test]
+fn checkpoint_folder_survives_any_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("checkpoints/latest");
+    let config = tiny_run();
+    let device = Default::default();
+    let model = config.model.init::<Flex>(&device).expect("tiny model");
+    let state = tiny_state();
+    let parts = CheckpointParts::<()> {
+        optimizer: None,
+        state: &state,
+        config: &config,
+        prior: None,
+    };
+    checkpoint::save(&folder, &model, parts).unwrap();
+    Checkpoint::open(dir.path()).expect("the seed checkpoint opens");
+    load_model::<Flex>(&config.model, &folder, &device).expect("the seed weights load");
+
+    let state_path = folder.join("state.json");
+    let seed = std::fs::read_to_string(&state_path).unwrap();
+    check(
+        "state.json (Checkpoint::open)",
+        &state_path,
+        "state.json",
+        text_variants("state.json", &seed, 200, 611),
+        |_: &Path| Checkpoint::open(dir.path()).map(|_| ()),
+    );
+    std::fs::write(&state_path, &seed).unwrap();
+
+    let mpk = folder.join("model.mpk");
+    let seed = std::fs::read(&mpk).unwrap();
+    println!("seed: the tiny EchoONE's model.mpk, {} bytes", seed.len());
+    // Many flips: most bytes are weights, flipped harmlessly. The smaller plan (seed 621) holds
+    // a variant whose mangled parameter id made burn's decoder panic ("Invalid id.").
+    let many = Plan {
+        flips: 400,
+        multi: 300,
+        ..PLAN
+    };
+    let few = Plan {
+        cuts: 40,
+        header_bits: 8,
+        flips: 40,
+        multi: 30,
+        bytes: 24,
+    };
+    let mut list = variants("model.mpk", &seed, &[], few, 621);
+    list.extend(variants("model.mpk", &seed, &[], many, 622));
+    check(
+        "model.mpk (load_model)",
+        &mpk,
+        "model.mpk",
+        list,
+        |_: &Path| load_model::<Flex>(&config.model, &folder, &device).map(|_| ()),
+    );
+}
