@@ -156,7 +156,8 @@ pub fn check_zip_entries(path: &Path) -> Result<()> {
         return Err(bad("a zip without its end of central directory".into()));
     };
     let eocd = &tail[end..];
-    let (mut count, mut cd_size, mut cd_offset) = (
+    let mut cd_end = len - tail_len + end as u64;
+    let (count, mut cd_size, mut cd_offset) = (
         le16(eocd, 10).unwrap_or(0),
         le32(eocd, 12).unwrap_or(u64::MAX),
         le32(eocd, 16).unwrap_or(u64::MAX),
@@ -166,30 +167,45 @@ pub fn check_zip_entries(path: &Path) -> Result<()> {
         let locator = &tail[end - 20..end];
         if locator.starts_with(b"PK\x06\x07") {
             let at = le64(locator, 8).unwrap_or(u64::MAX);
-            if at.checked_add(56).is_none_or(|e| e > len) {
+            if at.checked_add(56).is_none_or(|e| e > cd_end) {
                 return Err(bad(format!(
                     "the zip64 end record at {at} lies outside the file"
                 )));
             }
             let record = read_at(at, 56)?;
-            count = le64(&record, 32).unwrap_or(0);
             cd_size = le64(&record, 40).unwrap_or(u64::MAX);
             cd_offset = le64(&record, 48).unwrap_or(u64::MAX);
+            cd_end = at;
         }
     }
-    if cd_offset.checked_add(cd_size).is_none_or(|e| e > len) || cd_size > MAX_CENTRAL_DIRECTORY {
+    // The central directory starts at its recorded offset or, as the zip reader also accepts
+    // (bytes before the archive), its recorded size before its end; it runs to the end record.
+    // Like the zip reader, the end record's entry count and size are not trusted further.
+    let mut starts_at = |at: u64| -> Result<bool> {
+        Ok(at.checked_add(4).is_some_and(|e| e <= cd_end) && read_at(at, 4)? == b"PK\x01\x02")
+    };
+    let start = if starts_at(cd_offset)? {
+        cd_offset
+    } else if let Some(at) = cd_end.checked_sub(cd_size)
+        && starts_at(at)?
+    {
+        at
+    } else if cd_offset == cd_end {
+        return Ok(());
+    } else {
         return Err(bad(format!(
-            "the zip's central directory ({cd_size} bytes at {cd_offset}) does not fit in the file ({len} bytes)"
+            "the zip's central directory is not where its end record says ({cd_size} bytes at {cd_offset})"
+        )));
+    };
+    if cd_end - start > MAX_CENTRAL_DIRECTORY {
+        return Err(bad(format!(
+            "the zip's central directory is {} bytes",
+            cd_end - start
         )));
     }
-    let cd = read_at(cd_offset, cd_size)?;
+    let cd = read_at(start, cd_end - start)?;
     let mut at = 0usize;
-    for _ in 0..count {
-        if !cd[at.min(cd.len())..].starts_with(b"PK\x01\x02") {
-            return Err(bad(format!(
-                "the zip's central directory is cut at byte {at}"
-            )));
-        }
+    while cd.get(at..).is_some_and(|r| r.starts_with(b"PK\x01\x02")) {
         let field = |off: usize, f: fn(&[u8], usize) -> Option<u64>| f(&cd, at + off);
         let header = (|| {
             Some((

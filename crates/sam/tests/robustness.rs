@@ -17,8 +17,8 @@ use common::{Cpu, fixtures, tiny_config};
 use echoone_sam::npy::{encode_f32, read_npy};
 use echoone_sam::{LoadOptions, load_checkpoint};
 use echoone_test_support::{
-    CountingAlloc, Field, PLAN, Plan, Rng, assert_refused_quickly, byte_variants_in, check,
-    text_variants, variants, zip_fields,
+    CHECKPOINT_PLAN, CountingAlloc, Field, PLAN, Rng, assert_refused_quickly, byte_variants_in,
+    check, text_variants, variants, zip_fields,
 };
 
 #[global_allocator]
@@ -87,15 +87,6 @@ fn npy_header_claiming_huge_sizes_is_refused_quickly() {
         );
     }
 }
-
-/// A plan for the 1.3 MB checkpoints: fewer variants, each one a full load.
-const CHECKPOINT_PLAN: Plan = Plan {
-    cuts: 40,
-    header_bits: 4,
-    flips: 30,
-    multi: 20,
-    bytes: 20,
-};
 
 #[test]
 fn checkpoints_survive_any_file() {

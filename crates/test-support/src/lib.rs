@@ -36,7 +36,7 @@ pub use alloc::{ALLOC_LIMIT, CountingAlloc, peak, reset_peak, set_label};
 pub use cli::assert_one_error_line;
 pub use harness::{Report, TIME_LIMIT, assert_refused_quickly, check};
 pub use mutate::{
-    Field, PLAN, Plan, Rng, Variant, byte_variants_in, field_values, text_variants, variants,
-    zip_entry, zip_fields,
+    CHECKPOINT_PLAN, Field, PLAN, Plan, Rng, Variant, byte_variants_in, field_values,
+    text_variants, variants, zip_entry, zip_fields,
 };
 pub use pth::{StateTensor, crc32, state_dict_pth};

@@ -148,6 +148,17 @@ pub const PLAN: Plan = Plan {
     bytes: 60,
 };
 
+/// The plan for checkpoints, whose every variant is a full model load (~290 variants of a file
+/// over 40 bytes, plus its header fields'): 40 cuts, the first 4 bytes' 32 bits, 30 single and
+/// 20 multi-bit flips, 20 byte edits.
+pub const CHECKPOINT_PLAN: Plan = Plan {
+    cuts: 40,
+    header_bits: 4,
+    flips: 30,
+    multi: 20,
+    bytes: 20,
+};
+
 /// A variant: its name (which says what was changed) and its bytes.
 pub type Variant = (String, Vec<u8>);
 

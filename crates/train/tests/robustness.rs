@@ -9,11 +9,12 @@
 //! `cargo test -p echoone-train --test robustness -- --nocapture` prints, per file, the number of
 //! variants, the slowest one and the largest single allocation.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn_flex::Flex;
-use echoone_model::EchoOneConfig;
 use echoone_test_support::{CountingAlloc, PLAN, Plan, check, text_variants, variants};
 use echoone_train::checkpoint::{self, CheckpointParts, EpochPosition, load_model};
 use echoone_train::{Checkpoint, EpochRecord, TrainConfig, TrainState};
@@ -21,24 +22,10 @@ use echoone_train::{Checkpoint, EpochRecord, TrainConfig, TrainState};
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
 
-/// A tiny EchoONE at 64 pixels with LFFA, without PC-Mask (its fixed-width prior U-Net would
-/// make `model.mpk` 1.9 MB, and every variant is a full load).
+/// The tests' tiny EchoONE without PC-Mask (its fixed-width prior U-Net would make `model.mpk`
+/// 1.9 MB, and every variant is a full load).
 fn tiny_run() -> TrainConfig {
-    let model = EchoOneConfig::new()
-        .with_input_size(64)
-        .with_encoder_input_size(72)
-        .with_embed_dim(16)
-        .with_depth(4)
-        .with_num_heads(2)
-        .with_window_size(4)
-        .with_global_attn_indexes(vec![1, 3])
-        .with_pos_table_size(8)
-        .with_cnn_base_channels(4)
-        .with_prompt_dim(16)
-        .with_decoder_depth(3)
-        .with_decoder_heads(2)
-        .with_decoder_mlp_dim(16)
-        .with_pc_mask(false);
+    let model = common::tiny_model().with_pc_mask(false);
     TrainConfig::new(model)
         .with_datasets(vec!["synthetic:cases=4,size=64x64,seed=7".into()])
         .with_batch_size(2)
