@@ -31,29 +31,14 @@ sys.path.insert(0, str(ROOT / "crates" / "model" / "tests" / "fixtures"))
 
 from generate_authors import randomise  # noqa: E402  (the shared seeded randomiser)
 
+sys.path.insert(0, str(ROOT / "crates" / "sam" / "tests" / "fixtures"))
+from pattern import test_image  # noqa: E402  (the fixtures' test image)
+
 # Prompt cases in pixels of the 420x300 image: fg + bg points with SAM's three masks, and a box.
 CASES = [
     ("points", [(168, 150, 1), (357, 45, 0)], None, True),
     ("box", [], (84, 90, 252, 225), False),
 ]
-
-
-def test_image(height=300, width=420, seed=0):
-    """A smooth colour pattern with noise and a bright disc: something for masks to find."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    img = np.stack(
-        [
-            128 + 60 * np.sin(xx / 7.0 + seed),
-            128 + 60 * np.cos(yy / 5.0),
-            128 + 40 * np.sin((xx + yy) / 11.0),
-        ],
-        axis=-1,
-    )
-    disc = (xx - width * 0.4) ** 2 + (yy - height * 0.5) ** 2 < (min(height, width) * 0.2) ** 2
-    img[disc] += 70
-    img += rng.normal(0, 12, img.shape)
-    return np.clip(img, 0, 255).astype(np.uint8)
 
 
 def f32(array):
@@ -78,7 +63,7 @@ def main():
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     torch.save(sam.state_dict(), out / "model.pth")
-    image = test_image()
+    image = test_image(300, 420, 0)
     Image.fromarray(image, mode="RGB").save(out / "image.png")
 
     predictor = SamPredictor(sam)
