@@ -134,3 +134,17 @@ fn avi_demuxer_indexes_every_mjpeg_frame() {
         "{e}"
     );
 }
+
+#[test]
+fn a_frame_with_zeroed_jpeg_headers_is_an_error_naming_the_file_and_frame() {
+    // make_fixtures.py zeroes the first frame's tables and frame header; the second is intact.
+    let path = fixtures("avi_bad/corrupt_frame.avi");
+    let video = AviVideo::read(&path).unwrap();
+    assert_eq!(video.len(), 2);
+    let e = video.frame(0).unwrap_err().to_string();
+    assert!(
+        e.contains("corrupt_frame.avi") && e.contains("frame 0"),
+        "{e}"
+    );
+    assert_eq!(video.frame(1).unwrap().dimensions(), (32, 32));
+}
