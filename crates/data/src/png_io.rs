@@ -46,10 +46,11 @@ pub fn write_png(path: &Path, image: &GrayImage) -> Result<()> {
     write_atomic(path, &encode_png(image)?)
 }
 
-/// Decoder limits for a PNG file of `len` bytes: deflate expands at most 1032:1, so pixels
-/// beyond that (plus 1 MiB of slack) cannot be in the file, and a header claiming them is
-/// refused before the decoder allocates them; never more than 512 MiB.
-fn png_limits(len: usize) -> image::Limits {
+/// Decoder limits for an image file (PNG or JPEG) of `len` bytes: deflate expands at most
+/// 1032:1 and baseline JPEG less, so pixels beyond that (plus 1 MiB of slack) cannot be in the
+/// file, and a header claiming them is refused before the decoder allocates them; never more
+/// than 512 MiB.
+pub fn decode_limits(len: usize) -> image::Limits {
     let mut limits = image::Limits::default();
     let cap = len
         .saturating_mul(1032)
@@ -65,7 +66,7 @@ pub fn read_png(path: &Path) -> Result<GrayImage> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     let mut reader = image::ImageReader::new(std::io::Cursor::new(&bytes));
     reader.set_format(image::ImageFormat::Png);
-    reader.limits(png_limits(bytes.len()));
+    reader.limits(decode_limits(bytes.len()));
     let img = reader
         .decode()
         .map_err(|e| DataError::format(path, format!("not a readable PNG: {e}")))?;

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use echoone_data::avi::AviVideo;
 use echoone_data::{DatasetSpec, SplitPlan, SyntheticConfig};
 use echoone_test_support::{
-    CountingAlloc, Field, PLAN, Plan, Variant, assert_refused_quickly, check, crc32, text_variants,
-    variants, zip_fields,
+    CountingAlloc, Field, PLAN, Plan, Variant, assert_refused_quickly, check, png_ihdr_variants,
+    text_variants, variants, zip_fields,
 };
 
 #[global_allocator]
@@ -458,49 +458,6 @@ fn split_file_survives_any_content() {
         text_variants("splits.json", &seed, 16, 141),
         |p: &Path| echoone_data::split::assign(&mut samples.clone(), &plan, Some(p)),
     );
-}
-
-/// A PNG's IHDR fields set to extreme values, each with the chunk's CRC fixed so the decoder sees
-/// the claimed size instead of a checksum error.
-fn png_ihdr_variants(seed: &[u8]) -> Vec<Variant> {
-    let fields = [
-        Field::int_be("IHDR width", 16, 4),
-        Field::int_be("IHDR height", 20, 4),
-        Field::int("IHDR bit depth", 24, 1),
-        Field::int("IHDR colour type", 25, 1),
-        Field::int("IHDR interlace", 28, 1),
-    ];
-    let mut out = Vec::new();
-    for (name, mut v) in variants(
-        "png",
-        seed,
-        &fields,
-        Plan {
-            cuts: 0,
-            header_bits: 0,
-            flips: 0,
-            multi: 0,
-            bytes: 0,
-        },
-        0,
-    )
-    .into_iter()
-    .filter(|(n, _)| n.contains("IHDR"))
-    {
-        let crc = crc32(&v[12..29]);
-        v[29..33].copy_from_slice(&crc.to_be_bytes());
-        out.push((format!("{name} (CRC fixed)"), v));
-    }
-    // Both sides at once: 2^31 - 1 squared, and 65535 squared.
-    for side in [0x7FFF_FFFFu32, 65_535, 1 << 20] {
-        let mut v = seed.to_vec();
-        v[16..20].copy_from_slice(&side.to_be_bytes());
-        v[20..24].copy_from_slice(&side.to_be_bytes());
-        let crc = crc32(&v[12..29]);
-        v[29..33].copy_from_slice(&crc.to_be_bytes());
-        out.push((format!("png claiming {side}x{side} (CRC fixed)"), v));
-    }
-    out
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //! truncated, bit-flipped and number-mutated versions of files written by the crate itself. Each
 //! call must return (no panic), within 1 s, with an error naming the file, and never ask for more
 //! than 1 GiB at once (echoone-test-support's mutator, allocator and harness). The fitted prior a
-//! checkpoint holds is echoone-pc-mask's robustness test's.
+//! checkpoint holds is echoone-pc-mask's robustness test's. `predict`'s inputs (`read_input`:
+//! PNG, JPEG, NIfTI and AVI) get the same treatment.
 //!
 //! `cargo test -p echoone-train --test robustness -- --nocapture` prints, per file, the number of
 //! variants, the slowest one and the largest single allocation.
@@ -15,8 +16,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn_flex::Flex;
-use echoone_test_support::{CountingAlloc, PLAN, Plan, check, text_variants, variants};
+use echoone_test_support::{
+    CountingAlloc, PLAN, Plan, check, jpeg_sof_variants, png_ihdr_variants, text_variants, variants,
+};
 use echoone_train::checkpoint::{self, CheckpointParts, EpochPosition, load_model};
+use echoone_train::predict::read_input;
 use echoone_train::{Checkpoint, EpochRecord, TrainConfig, TrainState};
 
 #[global_allocator]
@@ -145,5 +149,66 @@ fn checkpoint_folder_survives_any_file() {
         "model.mpk",
         list,
         |_: &Path| load_model::<Flex>(&config.model, &folder, &device).map(|_| ()),
+    );
+}
+
+#[test]
+fn prediction_inputs_survive_any_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let frame = image::GrayImage::from_fn(40, 32, |x, y| image::Luma([(x * 6 + y * 2) as u8]));
+    let read = |p: &Path| read_input(p).map(|_| ());
+
+    let png = echoone_data::png_io::encode_png(&frame).unwrap();
+    let mut list = variants("png", &png, &[], PLAN, 701);
+    list.extend(png_ihdr_variants(&png));
+    check(
+        "png (predict)",
+        &dir.path().join("echo.png"),
+        "echo.png",
+        list,
+        read,
+    );
+
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&frame)
+        .unwrap();
+    let sof = jpeg_sof_variants(&jpeg);
+    assert!(
+        !sof.is_empty(),
+        "the seed JPEG has no baseline frame header"
+    );
+    let mut list = variants("jpeg", &jpeg, &[], PLAN, 702);
+    list.extend(sof);
+    check(
+        "jpeg (predict)",
+        &dir.path().join("echo.jpg"),
+        "echo.jpg",
+        list,
+        read,
+    );
+
+    let nifti = dir.path().join("seed.nii.gz");
+    echoone_data::nifti_io::write_u8(&nifti, &[frame.clone(), frame], Some([0.3, 0.3])).unwrap();
+    let seed = std::fs::read(&nifti).unwrap();
+    let list = variants("nifti", &seed, &[], PLAN, 703);
+    check(
+        "nifti (predict)",
+        &dir.path().join("echo.nii.gz"),
+        "echo.nii.gz",
+        list,
+        read,
+    );
+
+    let avi = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../data/tests/fixtures/echonet/Videos/0X1A.avi");
+    let seed = std::fs::read(avi).unwrap();
+    let list = variants("avi", &seed, &[], PLAN, 704);
+    check(
+        "avi (predict)",
+        &dir.path().join("echo.avi"),
+        "echo.avi",
+        list,
+        read,
     );
 }
