@@ -1,5 +1,6 @@
 //! Every toggle combination runs with the documented shapes; the forward pass is deterministic;
-//! frozen parameters get no gradient and trainable ones do; bad inputs are errors.
+//! frozen parameters get no gradient and trainable ones do; the binarised coarse mask passes
+//! no gradient to the prior U-Net; bad inputs are errors.
 
 use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
 use burn_autodiff::Autodiff;
@@ -262,4 +263,43 @@ fn shared_images_match_the_images_repeated_per_prompt() {
         )
         .expect_err("index out of range");
     assert!(err.to_string().contains("out of range"), "{err}");
+}
+
+#[test]
+fn the_main_logits_send_no_gradient_into_the_prior_unet() {
+    // The coarse mask enters the decoder binarised (logit > 0), so the main output trains the
+    // prior U-Net through nothing; only the coarse term does.
+    type A = Autodiff<Flex>;
+    let config = EchoOneConfig::tiny();
+    let device = Default::default();
+    A::seed(&device, 11);
+    let model = config.init::<A>(&device).expect("model");
+    let side = config.low_res_size();
+    let uniform = |hi: f64| Distribution::Uniform(0.0, hi);
+    let images = Tensor::<A, 4>::random([2, 1, 64, 64], uniform(1.0), &device);
+    let points = Tensor::<A, 3>::random([2, 2, 2], uniform(63.0), &device);
+    let labels = Tensor::<A, 2, Int>::from_ints([[1, -1]], &device).repeat_dim(0, 2);
+    let prior = Tensor::<A, 4>::random([2, config.prior_k, side, side], uniform(1.0), &device);
+    let forward = || {
+        model
+            .forward(
+                images.clone(),
+                points.clone(),
+                labels.clone(),
+                Some(prior.clone()),
+            )
+            .expect("forward")
+    };
+    let unet = model.prior_unet.as_ref().expect("prior U-Net");
+    let size = |g: Option<Tensor<Flex, 4>>| g.map_or(0.0, |g| g.abs().sum().into_scalar());
+
+    let grads = forward().logits.sum().backward();
+    assert_eq!(size(unet.enc1.conv1.weight.grad(&grads)), 0.0);
+    assert!(
+        size(model.fusion[0].conv.weight.grad(&grads)) > 0.0,
+        "the main logits train the rest"
+    );
+    let coarse = forward().coarse_logits.expect("coarse logits");
+    let grads = coarse.sum().backward();
+    assert!(size(unet.enc1.conv1.weight.grad(&grads)) > 0.0);
 }
