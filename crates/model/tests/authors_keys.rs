@@ -82,3 +82,28 @@ fn vit_b_matches_the_authors_keys_shapes_and_trainable_split() {
         assert_eq!(ours[key].1, *trainable, "trainable flag of {key}");
     }
 }
+
+#[test]
+fn the_authors_vit_b_keys_are_recognised_as_vit_b_with_every_module() {
+    // What `model run` does with a checkpoint of unknown make: the preset from its shapes.
+    let shapes: BTreeMap<String, Vec<usize>> = authors()
+        .into_iter()
+        .map(|(key, shape, _)| (key, shape))
+        .collect();
+    let (name, config) =
+        echoone_model::recognise_config::<Flex>(&shapes, &Default::default()).expect("a preset");
+    assert_eq!(name, "vit_b");
+    let vit_b = EchoOneConfig::vit_b();
+    assert_eq!(config.embed_dim, vit_b.embed_dim);
+    assert_eq!(config.depth, vit_b.depth);
+    assert!(config.pc_mask && config.residual_cnn && config.fusion);
+    assert_eq!(config.decoder_depth, vit_b.decoder_depth);
+    // Without the U-Net's keys it is the PC-Mask-off variant of the same preset.
+    let without: BTreeMap<String, Vec<usize>> = shapes
+        .into_iter()
+        .filter(|(k, _)| !k.contains("cls_sim_avg_label"))
+        .collect();
+    let (_, config) =
+        echoone_model::recognise_config::<Flex>(&without, &Default::default()).expect("a preset");
+    assert!(!config.pc_mask);
+}
