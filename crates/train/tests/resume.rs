@@ -2,7 +2,8 @@
 //! writes, between a checkpoint's renames) and a run killed after a mid-epoch checkpoint, each
 //! resumed, equal the uninterrupted run bit for bit; the run log (`events.jsonl`) proves that
 //! every kill landed while the run was going and that each resumed process ran only the steps
-//! after its checkpoint. Bad checkpoints give a clear error naming the file and are kept.
+//! after its checkpoint. A two-device run killed mid-epoch resumes to the uninterrupted two-device
+//! run. Bad checkpoints give a clear error naming the file and are kept.
 
 mod common;
 
@@ -187,7 +188,8 @@ fn processes(events: &[Event]) -> Vec<Process> {
             assert_eq!(num(f, "steps"), done, "{f:?}");
             assert_eq!(done, steps.len() as u64, "process {pid}");
             if f["complete"] == true {
-                assert_eq!(from_step + done, TOTAL_STEPS, "process {pid}: {f:?}");
+                let total = num(start, "total_steps");
+                assert_eq!(from_step + done, total, "process {pid}: {f:?}");
             }
         }
         let last = mine.last().map(|e| name(e).to_string()).unwrap_or_default();
@@ -455,6 +457,77 @@ fn a_run_killed_after_a_mid_epoch_checkpoint_continues_at_the_next_step() {
     assert_eq!(num(epoch_one[0], "pid"), runs[1].pid);
     assert_eq!(num(epoch_one[0], "steps"), 2);
     assert_same_run(&run);
+}
+
+#[test]
+fn a_two_device_run_killed_mid_epoch_resumes_to_the_uninterrupted_result() {
+    // Data parallel (two CPU devices), a checkpoint after every step, killed as the second step
+    // begins: the resumed process runs steps 2 to 4 on both devices and ends where the
+    // uninterrupted two-device run does.
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tiny_run(2).with_steps_per_epoch(2).with_batch_size(4);
+    let config = write_config(tmp.path(), "config.json", &run);
+    let c = config.to_str().unwrap();
+    let whole = tmp.path().join("whole");
+    ok(&echoone(&[
+        "train",
+        "--quiet",
+        "--config",
+        c,
+        "--devices",
+        "0,1",
+        "--out",
+        whole.to_str().unwrap(),
+    ]));
+    let parts = tmp.path().join("parts");
+    let p = parts.to_str().unwrap();
+    let err = tmp.path().join("stderr.txt");
+    let child = spawn(
+        &[
+            "train",
+            "--quiet",
+            "--config",
+            c,
+            "--devices",
+            "0,1",
+            "--out",
+            p,
+            "--checkpoint-every",
+            "1",
+            "--pause-at",
+            "step_started:2",
+        ],
+        tmp.path(),
+        &err,
+    );
+    kill_at(child, &parts, &err, |e| name(e) == "paused");
+    ok(&echoone(&[
+        "train",
+        "--quiet",
+        "--devices",
+        "0,1",
+        "--out",
+        p,
+        "--resume",
+    ]));
+    let runs = processes(&events(&parts));
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].steps, [1, 2]);
+    assert_eq!(runs[1].steps, [2, 3, 4]);
+    let (a, b) = (history(&whole), history(&parts));
+    assert_eq!(a.len(), 2);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            (x.train_loss, x.val_dice),
+            (y.train_loss, y.val_dice),
+            "epoch {}",
+            x.epoch
+        );
+    }
+    assert!(
+        latest_weights(&run.model, &whole) == latest_weights(&run.model, &parts),
+        "final weights differ"
+    );
 }
 
 /// Copies the folder `from` into `to`, recursively.
