@@ -15,13 +15,18 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use burn::optim::{AdamConfig, Optimizer};
 use burn_flex::Flex;
+use echoone_model::EchoOne;
 use echoone_test_support::{
     CountingAlloc, PLAN, Plan, check, jpeg_sof_variants, png_ihdr_variants, text_variants, variants,
 };
 use echoone_train::checkpoint::{self, CheckpointParts, EpochPosition, load_model};
 use echoone_train::predict::read_input;
 use echoone_train::{Checkpoint, EpochRecord, TrainConfig, TrainState};
+
+/// The training backend.
+type Ad = burn_autodiff::Autodiff<Flex>;
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
@@ -149,6 +154,54 @@ fn checkpoint_folder_survives_any_file() {
         "model.mpk",
         list,
         |_: &Path| load_model::<Flex>(&config.model, &folder, &device).map(|_| ()),
+    );
+}
+
+/// Loads `ckpt`'s optimiser state as the record of `optim`'s type.
+fn load_optimizer_like<O: Optimizer<EchoOne<Ad>, Ad>>(
+    _optim: &O,
+    ckpt: &Checkpoint,
+) -> echoone_train::Result<O::Record> {
+    ckpt.optimizer::<Ad, O::Record>(&Default::default())
+}
+
+#[test]
+fn optimizer_state_survives_any_file() {
+    // A real latest checkpoint with Adam's moments, from one training step of the CLI.
+    let dir = tempfile::tempdir().unwrap();
+    let run = tiny_run()
+        .with_datasets(vec!["synthetic:cases=10,size=64x64,seed=7".into()])
+        .with_epochs(1)
+        .with_steps_per_epoch(1);
+    let config = common::write_config(dir.path(), "config.json", &run);
+    let out = dir.path().join("run");
+    common::ok(&common::echoone(&[
+        "train",
+        "--quiet",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let ckpt = Checkpoint::open(&out.join("checkpoints/latest")).unwrap();
+    let adam = AdamConfig::new().init::<Ad, EchoOne<Ad>>();
+    load_optimizer_like(&adam, &ckpt).expect("the seed optimiser state loads");
+    let path = ckpt.dir.join("optimizer.mpk");
+    let seed = std::fs::read(&path).unwrap();
+    println!("seed: one step's Adam state, {} bytes", seed.len());
+    let few = Plan {
+        cuts: 40,
+        header_bits: 8,
+        flips: 60,
+        multi: 40,
+        bytes: 24,
+    };
+    check(
+        "optimizer.mpk (Checkpoint::optimizer)",
+        &path,
+        "optimizer",
+        variants("optimizer.mpk", &seed, &[], few, 631),
+        |_: &Path| load_optimizer_like(&adam, &ckpt).map(|_| ()),
     );
 }
 
