@@ -10,7 +10,7 @@
 use burn_flex::{Flex, FlexDevice};
 use echoone_data::reference::read_references;
 use echoone_data::{DatasetSpec, Plane, Sample, Split};
-use echoone_metrics::{BinaryMask, DiscStep, Spacing, evaluate_masks};
+use echoone_metrics::{Confusion, DiscStep, LabelMap};
 use echoone_model::EchoOneConfig;
 use echoone_train::checkpoint_eval::EvalRequest;
 use echoone_train::clicks::Prompts;
@@ -26,19 +26,14 @@ const DATA: &str = "synthetic:cases=16,size=128x128,seed=7";
 
 /// The Dice of the LV (label 1) of `found` against `truth`.
 fn lv_dice(truth: &GrayImage, found: &GrayImage) -> f64 {
-    let mask = |img: &GrayImage| {
+    let lv = |img: &GrayImage| {
         let (w, h) = img.dimensions();
-        BinaryMask::new(
-            w as usize,
-            h as usize,
-            img.pixels().map(|p| p.0[0] == 1).collect(),
-        )
-        .unwrap()
+        let labels = img.as_raw().iter().map(|&v| u32::from(v)).collect();
+        LabelMap::new(h as usize, w as usize, labels)
+            .unwrap()
+            .mask(1)
     };
-    let spacing = Spacing::new(1.0, 1.0).unwrap();
-    evaluate_masks(&mask(found), &mask(truth), spacing)
-        .unwrap()
-        .dice
+    Confusion::count(&lv(found), &lv(truth)).unwrap().dice()
 }
 
 /// The apical images of `samples` (what EF is measured on).
