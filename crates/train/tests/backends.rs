@@ -27,7 +27,7 @@ const LR: f64 = 1e-3;
 /// tiny model, PC-Mask on, from seed 5 on a batch of 4 items: the loss terms, and every parameter
 /// before and after.
 fn one_step<B: AutodiffBackend>(device: &B::Device, sgd: bool) -> (LossTerms, Weights, Weights) {
-    let config: EchoOneConfig = common::tiny_model();
+    let config: EchoOneConfig = EchoOneConfig::tiny();
     let model = init_seeded::<B>(&config, 5, device).unwrap();
     let samples = common::synthetic();
     let latents: Vec<Vec<f32>> = (0..samples.len())
@@ -142,7 +142,7 @@ fn backends_start_from_the_same_weights_and_take_the_same_step() {
 }
 
 fn seeded_initialisation_is_the_same_on_every_backend_and_as_flex_draws_it() {
-    let config = common::tiny_model();
+    let config = EchoOneConfig::tiny();
     let flex = init_seeded::<Flex>(&config, 9, &Default::default()).unwrap();
     let ndarray = init_seeded::<NdArray>(&config, 9, &Default::default()).unwrap();
     let flex_values = common::values(&flex);

@@ -114,7 +114,7 @@ fn an_uneven_split_steps_as_the_whole_batch_and_a_wrong_split_does_not() {
     // a mean over items, so the gradient of a split batch is the whole batch's up to rounding.
     // Plain SGD at lr 1: the update is the summed gradient itself. Five items split 3 + 2 and
     // 2 + 2 + 1, so shares weighted by the device count instead of their size would show.
-    let model = common::tiny_model().with_pc_mask(false);
+    let model = EchoOneConfig::tiny().with_pc_mask(false);
     let sgd = || SgdConfig::new().init();
     let step = |split| one_step_both_ways(model.clone(), &bce_only(), 1.0, sgd, split);
     for devices in [2, 3] {
@@ -192,7 +192,7 @@ fn with_dice_and_batchnorm_a_split_step_differs_a_little() {
     let sgd = || SgdConfig::new().init();
     let full = EchoOneLossConfig::new().init();
     let (diff, update, _) = one_step_both_ways(
-        common::tiny_model(),
+        EchoOneConfig::tiny(),
         &full,
         1.0,
         sgd,

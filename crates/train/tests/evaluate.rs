@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn_flex::Flex;
 use echoone_data::{Mode, PipelineConfig, SegmentationDataset, SyntheticConfig};
 use echoone_losses::EchoOneLossConfig;
-use echoone_model::EchoOne;
+use echoone_model::{EchoOne, EchoOneConfig};
 use echoone_train::{EvalOptions, Evaluation, evaluate};
 
 fn run(model: &EchoOne<Flex>, threads: usize, keep: usize) -> Evaluation {
@@ -53,7 +53,7 @@ fn run_with(
 /// The tiny model without PC-Mask, materialised (forked) first, as a trained or loaded model is.
 fn model() -> EchoOne<Flex> {
     let device = Default::default();
-    common::tiny_model()
+    EchoOneConfig::tiny()
         .with_pc_mask(false)
         .init::<Flex>(&device)
         .unwrap()

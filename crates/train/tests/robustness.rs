@@ -17,7 +17,7 @@ use std::path::Path;
 
 use burn::optim::{AdamConfig, Optimizer};
 use burn_flex::Flex;
-use echoone_model::EchoOne;
+use echoone_model::{EchoOne, EchoOneConfig};
 use echoone_test_support::{
     CountingAlloc, PLAN, Plan, check, jpeg_sof_variants, png_ihdr_variants, text_variants, variants,
 };
@@ -34,7 +34,7 @@ static GLOBAL: CountingAlloc = CountingAlloc;
 /// The tests' tiny EchoONE without PC-Mask (its fixed-width prior U-Net would make `model.mpk`
 /// 1.9 MB, and every variant is a full load).
 fn tiny_run() -> TrainConfig {
-    let model = common::tiny_model().with_pc_mask(false);
+    let model = EchoOneConfig::tiny().with_pc_mask(false);
     TrainConfig::new(model)
         .with_datasets(vec!["synthetic:cases=4,size=64x64,seed=7".into()])
         .with_batch_size(2)

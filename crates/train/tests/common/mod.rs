@@ -16,14 +16,9 @@ use echoone_pc_mask::{FittedPrior, LatentExtractor, PriorConfig};
 use echoone_train::batches::load_items;
 use echoone_train::{Checkpoint, EpochRecord, TrainConfig, data};
 
-/// A tiny EchoONE at 64 pixels (8x8 tokens, 32x32 logits): every module, seconds per epoch.
-pub fn tiny_model() -> EchoOneConfig {
-    EchoOneConfig::tiny()
-}
-
-/// A run of the tiny model on tiny synthetic echoes.
+/// A run of the tiny model ([`EchoOneConfig::tiny`]) on tiny synthetic echoes.
 pub fn tiny_run(epochs: usize) -> TrainConfig {
-    TrainConfig::new(tiny_model())
+    TrainConfig::new(EchoOneConfig::tiny())
         .with_datasets(vec!["synthetic:cases=10,size=64x64,seed=7".into()])
         .with_lr(2e-3)
         .with_batch_size(8)
