@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use echoone_data::avi::AviVideo;
 use echoone_data::{DatasetSpec, SplitPlan, SyntheticConfig};
 use echoone_test_support::{
-    CountingAlloc, Field, PLAN, Plan, Variant, assert_refused_quickly, check, png_ihdr_variants,
-    text_variants, variants, zip_fields,
+    CountingAlloc, Field, PLAN, Plan, Variant, assert_refused_quickly, check, nifti1_fields,
+    png_ihdr_variants, text_variants, variants, zip_fields,
 };
 
 #[global_allocator]
@@ -61,22 +61,6 @@ fn name_of(p: &Path) -> String {
 // ---------------------------------------------------------------------------------------------
 // The readers.
 
-/// The NIfTI-1 header fields that size or place the data.
-fn nifti_fields() -> Vec<Field> {
-    let mut f = vec![Field::int("sizeof_hdr", 0, 4)];
-    for d in 0..8 {
-        f.push(Field::int(format!("dim[{d}]"), 40 + 2 * d, 2));
-    }
-    f.push(Field::int("datatype", 70, 2));
-    f.push(Field::int("bitpix", 72, 2));
-    f.push(Field::float("pixdim[1]", 80));
-    f.push(Field::float("vox_offset", 108));
-    f.push(Field::float("scl_slope", 112));
-    f.push(Field::int("magic", 344, 4));
-    f.push(Field::int("extension", 348, 4));
-    f
-}
-
 #[test]
 fn nifti_survives_any_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -94,7 +78,7 @@ fn nifti_survives_any_file() {
         let raw = variants(
             seed,
             &nii,
-            &nifti_fields(),
+            &nifti1_fields(),
             Plan {
                 header_bits: 44,
                 ..PLAN
@@ -109,7 +93,7 @@ fn nifti_survives_any_file() {
             multi: 40,
             bytes: 40,
         };
-        let compressed: Vec<Variant> = variants(seed, &nii, &nifti_fields(), small, 21 + k as u64)
+        let compressed: Vec<Variant> = variants(seed, &nii, &nifti1_fields(), small, 21 + k as u64)
             .into_iter()
             .map(|(n, v)| (format!("{n} (gzipped)"), gzip(&v)))
             .chain(variants(seed, &gz, &[], small, 31 + k as u64))

@@ -1,5 +1,5 @@
-//! Variants of an image file's header that claim other sizes: a PNG's IHDR (with its CRC fixed)
-//! and a baseline JPEG's frame header.
+//! Variants of an image file's header that claim other sizes: a PNG's IHDR (with its CRC fixed),
+//! a baseline JPEG's frame header, and the NIfTI-1 header fields that size or place the data.
 
 use crate::mutate::{Field, Plan, Variant, variants};
 use crate::pth::crc32;
@@ -59,4 +59,20 @@ pub fn jpeg_sof_variants(seed: &[u8]) -> Vec<Variant> {
         .into_iter()
         .filter(|(n, _)| n.contains("SOF0"))
         .collect()
+}
+
+/// The NIfTI-1 header fields that size or place the data.
+pub fn nifti1_fields() -> Vec<Field> {
+    let mut f = vec![Field::int("sizeof_hdr", 0, 4)];
+    for d in 0..8 {
+        f.push(Field::int(format!("dim[{d}]"), 40 + 2 * d, 2));
+    }
+    f.push(Field::int("datatype", 70, 2));
+    f.push(Field::int("bitpix", 72, 2));
+    f.push(Field::float("pixdim[1]", 80));
+    f.push(Field::float("vox_offset", 108));
+    f.push(Field::float("scl_slope", 112));
+    f.push(Field::int("magic", 344, 4));
+    f.push(Field::int("extension", 348, 4));
+    f
 }

@@ -36,7 +36,7 @@ pub mod pth;
 pub use alloc::{ALLOC_LIMIT, CountingAlloc, peak, reset_peak, set_label};
 pub use cli::assert_one_error_line;
 pub use harness::{Report, TIME_LIMIT, assert_refused_quickly, check};
-pub use image_header::{jpeg_sof_variants, png_ihdr_variants};
+pub use image_header::{jpeg_sof_variants, nifti1_fields, png_ihdr_variants};
 pub use mutate::{
     CHECKPOINT_PLAN, Field, PLAN, Plan, Rng, Variant, byte_variants_in, field_values,
     text_variants, variants, zip_entry, zip_fields,
