@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use nifti::{IntoNdArray, NiftiObject, ReaderOptions};
+use nifti::{IntoNdArray, NiftiHeader, NiftiObject, ReaderOptions};
 
 use crate::error::{MetricsError, Result};
 use crate::grid::LabelMap;
@@ -84,6 +84,10 @@ pub fn read_label_file(path: &Path) -> Result<LabelFile> {
 
 fn read_png(path: &Path) -> std::result::Result<LabelMap, String> {
     let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let file_len = file
+        .metadata()
+        .map_err(|e| format!("cannot open: {e}"))?
+        .len();
     let mut decoder = png::Decoder::new(BufReader::new(file));
     decoder.set_transformations(png::Transformations::IDENTITY);
     let mut reader = decoder
@@ -92,6 +96,19 @@ fn read_png(path: &Path) -> std::result::Result<LabelMap, String> {
     let size = reader
         .output_buffer_size()
         .ok_or("PNG too large for this machine")?;
+    // Deflate expands at most 1032:1, so a header claiming more pixels than that (plus 1 MiB of
+    // slack) is refused before the buffer is allocated.
+    let most = usize::try_from(file_len)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(1032)
+        .saturating_add(1 << 20);
+    if size > most {
+        let info = reader.info();
+        return Err(format!(
+            "the header claims {}x{} pixels ({size} bytes), more than a {file_len}-byte PNG can hold",
+            info.width, info.height
+        ));
+    }
     let mut buf = vec![0u8; size];
     let info = reader
         .next_frame(&mut buf)
@@ -138,10 +155,11 @@ fn read_png(path: &Path) -> std::result::Result<LabelMap, String> {
 }
 
 fn read_nifti(path: &Path) -> std::result::Result<(LabelMap, Option<Spacing>), String> {
-    let object = ReaderOptions::new()
-        .read_file(path)
-        .map_err(|e| format!("not a readable NIfTI file: {e}"))?;
-    let header = object.header().clone();
+    // The header is checked before the nifti crate reads the voxels, whose buffers it sizes from
+    // the header: a bitpix that disagrees with the data type made it panic, and a claimed size
+    // beyond what the file holds would be allocated.
+    let header =
+        NiftiHeader::from_file(path).map_err(|e| format!("not a readable NIfTI file: {e}"))?;
     let rank = usize::from(header.dim[0]);
     if !(2..=7).contains(&rank) {
         return Err(format!("NIfTI dim[0] = {rank}: expected 2 to 7 dimensions"));
@@ -155,6 +173,38 @@ fn read_nifti(path: &Path) -> std::result::Result<(LabelMap, Option<Spacing>), S
             "NIfTI image of shape {dims:?} is not 2-D: every dimension after the second must be 1"
         ));
     }
+    let element = header
+        .data_type()
+        .map_err(|e| format!("NIfTI data type {}: {e}", header.datatype))?
+        .size_of();
+    if i64::from(header.bitpix) != 8 * element as i64 {
+        return Err(format!(
+            "NIfTI bitpix {} disagrees with data type {} ({} bits)",
+            header.bitpix,
+            header.datatype,
+            8 * element
+        ));
+    }
+    let file_len = std::fs::metadata(path)
+        .map_err(|e| format!("cannot open: {e}"))?
+        .len();
+    let file_len = usize::try_from(file_len).unwrap_or(usize::MAX);
+    // Deflate expands at most 1032:1 (plus 1 MiB of slack for the header and small files).
+    let holds = if path.to_string_lossy().to_ascii_lowercase().ends_with(".gz") {
+        file_len.saturating_mul(1032).saturating_add(1 << 20)
+    } else {
+        file_len
+    };
+    let claimed = dims[0].saturating_mul(dims[1]).saturating_mul(element);
+    if claimed > holds {
+        return Err(format!(
+            "the header claims {dims:?} voxels of {element} bytes, more than a {file_len}-byte \
+             file holds"
+        ));
+    }
+    let object = ReaderOptions::new()
+        .read_file(path)
+        .map_err(|e| format!("not a readable NIfTI file: {e}"))?;
     let volume = object
         .into_volume()
         .into_ndarray::<f64>()
