@@ -1,4 +1,5 @@
-//! Reading and writing 8-bit grey PNGs, and writing any file atomically (temp file, then rename).
+//! Reading 8-bit grey PNGs (and PNG or JPEG images as grey) within limits set by the file size,
+//! writing PNGs, and writing any file atomically (temp file, then rename).
 
 use std::io::Write;
 use std::path::Path;
@@ -50,7 +51,7 @@ pub fn write_png(path: &Path, image: &GrayImage) -> Result<()> {
 /// 1032:1 and baseline JPEG less, so pixels beyond that (plus 1 MiB of slack) cannot be in the
 /// file, and a header claiming them is refused before the decoder allocates them; never more
 /// than 512 MiB.
-pub fn decode_limits(len: usize) -> image::Limits {
+fn decode_limits(len: usize) -> image::Limits {
     let mut limits = image::Limits::default();
     let cap = len
         .saturating_mul(1032)
@@ -63,13 +64,7 @@ pub fn decode_limits(len: usize) -> image::Limits {
 /// Reads a PNG as 8-bit grey; colour is converted to luma, 16-bit is rejected (not an echo
 /// export this crate knows).
 pub fn read_png(path: &Path) -> Result<GrayImage> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(&bytes));
-    reader.set_format(image::ImageFormat::Png);
-    reader.limits(decode_limits(bytes.len()));
-    let img = reader
-        .decode()
-        .map_err(|e| DataError::format(path, format!("not a readable PNG: {e}")))?;
+    let img = decode(path, Some(image::ImageFormat::Png), "PNG")?;
     match img {
         image::DynamicImage::ImageLuma8(g) => Ok(g),
         image::DynamicImage::ImageRgb8(_)
@@ -83,6 +78,35 @@ pub fn read_png(path: &Path) -> Result<GrayImage> {
             ),
         )),
     }
+}
+
+/// Reads a PNG or JPEG (any format `image` recognises from the bytes) as 8-bit grey: colour is
+/// converted to luma and 16-bit scaled down.
+pub fn read_gray_image(path: &Path) -> Result<GrayImage> {
+    Ok(decode(path, None, "image")?.to_luma8())
+}
+
+/// Decodes the image file `path` (as `format`, or guessed from its bytes) within
+/// [`decode_limits`]; `what` names the format in the error.
+fn decode(
+    path: &Path,
+    format: Option<image::ImageFormat>,
+    what: &str,
+) -> Result<image::DynamicImage> {
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(&bytes));
+    match format {
+        Some(format) => reader.set_format(format),
+        None => {
+            reader = reader
+                .with_guessed_format()
+                .map_err(|e| DataError::io(path, e))?;
+        }
+    }
+    reader.limits(decode_limits(bytes.len()));
+    reader
+        .decode()
+        .map_err(|e| DataError::format(path, format!("not a readable {what}: {e}")))
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ pub fn read_input(path: &Path) -> Result<InputFrames> {
             .collect::<echoone_data::Result<Vec<_>>>()?;
         (frames, None)
     } else {
-        (vec![read_image(path)?], None)
+        (vec![echoone_data::png_io::read_gray_image(path)?], None)
     };
     if frames.is_empty() {
         return Err(TrainError::file(path, "holds no frame"));
@@ -80,20 +80,6 @@ pub fn read_input(path: &Path) -> Result<InputFrames> {
         frames,
         spacing,
     })
-}
-
-/// A PNG or JPEG image (any format `image` recognises) as grey, decoded within limits set by
-/// the file's size, so a header claiming a huge image is refused before anything is allocated.
-fn read_image(path: &Path) -> Result<GrayImage> {
-    let bytes = std::fs::read(path).map_err(|e| TrainError::file(path, e))?;
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(&bytes))
-        .with_guessed_format()
-        .map_err(|e| TrainError::file(path, e))?;
-    reader.limits(echoone_data::png_io::decode_limits(bytes.len()));
-    let img = reader
-        .decode()
-        .map_err(|e| TrainError::file(path, format!("not a readable image: {e}")))?;
-    Ok(img.to_luma8())
 }
 
 /// A click given on the command line: a structure and a point in the input's pixels.
