@@ -26,6 +26,7 @@ pub mod run_log;
 pub mod schedule;
 pub mod step;
 pub mod steps_log;
+pub mod stop;
 pub mod trainer;
 pub mod video;
 

@@ -161,12 +161,21 @@ impl Progress {
         self.pulse.kernels_text()
     }
 
-    /// Whether the user stopped the run from the dashboard: the trainer stops at the next step
-    /// boundary, as if killed there.
-    pub fn interrupted(&self) -> bool {
-        self.dashboard
+    /// Who asked the run to stop, if anyone did: a signal (Ctrl-C or SIGTERM, once
+    /// [`crate::stop::on_signals`] was called) or the dashboard's menu. The trainer stops at the
+    /// next step boundary and saves that step first.
+    pub fn stop_reason(&self) -> Option<&'static str> {
+        if crate::stop::requested_by_signal() {
+            Some("a signal (Ctrl-C or SIGTERM)")
+        } else if self
+            .dashboard
             .as_ref()
             .is_some_and(|d| d.borrow().interrupted())
+        {
+            Some("the dashboard")
+        } else {
+            None
+        }
     }
 
     /// A line of its own.

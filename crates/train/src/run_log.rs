@@ -13,11 +13,12 @@
 //! | `validation_started` | `epoch` | the epoch's training steps are done |
 //! | `epoch_done` | `epoch`, `steps` (run by this process in this epoch), `steps_per_epoch`, `val_dice` | validated, before its checkpoints |
 //! | `checkpoint_started` / `checkpoint_staged` / `checkpoint_swapping` / `checkpoint_written` | `kind` (`latest`, `best`), `epoch`, `epoch_step`, `global_step`, `mid_epoch` | saving: begun, every file written aside, the old one moved aside, the new one in place |
+//! | `stopped` | `by` (a signal or the dashboard), `epoch`, `epoch_step`, `global_step`: where `--resume` continues | a stop was asked for, after saving the step it stopped at |
 //! | `finished` | `steps` and `epochs` run by this process, `epoch`, `global_step`, `complete` | the process ends its run (done or stopped) |
 //! | `failed` | `error` | the run ends with an error |
 //!
-//! A hidden test hook, [`pause_at`], makes the process stop for good right after a chosen event,
-//! so that tests can kill it at an exact moment (between the renames of a checkpoint, say).
+//! A hidden test hook, [`pause_at`], makes the process wait right after a chosen event, so that
+//! tests can kill or signal it at an exact moment (between the renames of a checkpoint, say).
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -36,8 +37,9 @@ pub const FILE: &str = "events.jsonl";
 /// The event after which this process pauses for good, and its occurrence (from 1).
 static PAUSE_AT: OnceLock<(String, usize)> = OnceLock::new();
 
-/// Test hook: after writing the `nth` (from 1) `event` of this process, write `paused` and sleep
-/// until killed. Set once per process; later calls change nothing.
+/// Test hook: after writing the `nth` (from 1) `event` of this process, write `paused` and wait:
+/// for the first Ctrl-C or SIGTERM ([`crate::stop`]) if none came yet, else until killed. Set
+/// once per process; later calls change nothing.
 pub fn pause_at(event: &str, nth: usize) {
     let _ = PAUSE_AT.set((event.to_string(), nth.max(1)));
 }
@@ -87,9 +89,16 @@ impl RunLog {
             .get()
             .is_some_and(|(name, at)| name == event && *at == nth)
         {
-            self.write("paused", serde_json::json!({ "after": event, "nth": nth }))?;
-            loop {
-                std::thread::sleep(Duration::from_secs(3600));
+            // A pause before any stop was asked for lasts until the first Ctrl-C or SIGTERM
+            // (when the process catches them) or a kill; one after it lasts until a kill.
+            let until_signal = !crate::stop::requested_by_signal();
+            let until = if until_signal { "signal" } else { "killed" };
+            self.write(
+                "paused",
+                serde_json::json!({ "after": event, "nth": nth, "until": until }),
+            )?;
+            while !(until_signal && crate::stop::requested_by_signal()) {
+                std::thread::sleep(Duration::from_millis(5));
             }
         }
         Ok(())

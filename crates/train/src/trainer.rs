@@ -399,13 +399,29 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                 .as_ref()
                 .map_or((0, self.config.lr), |p| (p.seen, p.lr));
             let seen_before = seen;
+            // The epoch's steps done so far (by this process and any before it).
+            let mut epoch_steps = done_before;
+            // What a checkpoint after `steps` steps of this epoch keeps of it.
+            let seed = self.config.seed;
+            let mid_epoch = move |steps, lr, seen, sums: &BTreeMap<String, f64>| {
+                EpochPosition {
+                    epoch,
+                    steps,
+                    seed,
+                    lr,
+                    seen,
+                    sums: BTreeMap::new(),
+                    train_seconds: earlier_seconds + t0.elapsed().as_secs_f64(),
+                }
+                .with_sums(sums)
+            };
             for (i, idx) in order
                 .chunks(self.config.batch_size)
                 .take(per_epoch)
                 .enumerate()
                 .skip(done_before)
             {
-                if self.progress.interrupted() {
+                if self.progress.stop_reason().is_some() {
                     break;
                 }
                 lr = learning_rate(&self.config, state.step, total_steps, per_epoch);
@@ -475,42 +491,35 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                     lr,
                     rate: (seen - seen_before) as f64 / t0.elapsed().as_secs_f64(),
                 });
+                epoch_steps = i + 1;
                 let every = self.config.checkpoint_every;
-                if every > 0 && state.step % every == 0 && i + 1 < per_epoch {
-                    self.progress.phase(&format!(
-                        "epoch {epoch}: saving the checkpoint of step {}",
-                        i + 1
-                    ));
-                    let position = EpochPosition {
-                        epoch,
-                        steps: i + 1,
-                        seed: self.config.seed,
-                        lr,
-                        seen,
-                        sums: BTreeMap::new(),
-                        train_seconds: earlier_seconds + t0.elapsed().as_secs_f64(),
-                    }
-                    .with_sums(&sums);
-                    let snapshot = TrainState {
-                        position: Some(position),
-                        ..state.clone()
-                    };
-                    let latest = self.exp.latest();
-                    self.save(
-                        "latest",
-                        &latest,
-                        &model,
-                        Some(optim.to_record()),
-                        &snapshot,
-                    )?;
-                    latest_at = (state.epoch, i + 1);
+                if every > 0 && state.step % every == 0 && epoch_steps < per_epoch {
+                    let position = mid_epoch(epoch_steps, lr, seen, &sums);
+                    self.save_position(&model, &optim, &state, position)?;
+                    latest_at = (state.epoch, epoch_steps);
                 }
             }
-            if self.progress.interrupted() {
+            // A stop asked for mid-epoch: the steps done since the last checkpoint are saved
+            // first (a stop at the epoch's last step validates and saves the epoch as usual,
+            // then stops before the next).
+            if let Some(why) = self
+                .progress
+                .stop_reason()
+                .filter(|_| epoch_steps < per_epoch)
+            {
+                if epoch_steps > 0 && latest_at != (state.epoch, epoch_steps) {
+                    let position = mid_epoch(epoch_steps, lr, seen, &sums);
+                    self.save_position(&model, &optim, &state, position)?;
+                    latest_at = (state.epoch, epoch_steps);
+                }
                 let (done, steps) = latest_at;
+                self.log.event(
+                    "stopped",
+                    json!({ "by": why, "epoch": done, "epoch_step": steps, "global_step": state.step }),
+                )?;
                 self.progress.line(&format!(
-                    "stopped from the dashboard during epoch {epoch}: `--resume` continues from \
-                     the latest checkpoint, {}",
+                    "stopped by {why} during epoch {epoch}: `--resume` continues from the latest \
+                     checkpoint, {}",
                     if steps > 0 {
                         format!("after step {steps} of epoch {}", done + 1)
                     } else {
@@ -653,6 +662,34 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             })
             .max()
             .unwrap_or(0)
+    }
+
+    /// Writes the `latest` checkpoint in the middle of an epoch, at `position`.
+    fn save_position<O>(
+        &self,
+        model: &EchoOne<B>,
+        optim: &O,
+        state: &TrainState,
+        position: EpochPosition,
+    ) -> Result<()>
+    where
+        O: Optimizer<EchoOne<B>, B>,
+    {
+        self.progress.phase(&format!(
+            "epoch {}: saving the checkpoint of step {}",
+            position.epoch, position.steps
+        ));
+        let snapshot = TrainState {
+            position: Some(position),
+            ..state.clone()
+        };
+        self.save(
+            "latest",
+            &self.exp.latest(),
+            model,
+            Some(optim.to_record()),
+            &snapshot,
+        )
     }
 
     /// Writes the checkpoint `kind` (`latest`, `best`) into `dir`, each stage in the run log.

@@ -375,7 +375,7 @@ fn ablate_trains_each_variant_and_writes_one_comparison() {
         &[&grid[..], &["--config", c, "--out", o, "--stop-after", "1"]].concat(),
     ));
     assert!(
-        stopped.contains("variant pc_mask-on stopped after epoch 1")
+        stopped.contains("variant pc_mask-on stopped (epochs complete: 1)")
             && stopped.contains("--resume"),
         "{stopped}"
     );

@@ -3,7 +3,9 @@
 //! resumed, equal the uninterrupted run bit for bit; the run log (`events.jsonl`) proves that
 //! every kill landed while the run was going and that each resumed process ran only the steps
 //! after its checkpoint. A two-device run killed mid-epoch resumes to the uninterrupted two-device
-//! run. Bad checkpoints give a clear error naming the file and are kept.
+//! run. Ctrl-C (SIGINT) stops a run at the next step after saving it, and that run resumes to the
+//! uninterrupted one; a second Ctrl-C ends the process at once and leaves the saved checkpoint.
+//! Bad checkpoints give a clear error naming the file and are kept.
 
 mod common;
 
@@ -215,10 +217,9 @@ fn spawn(args: &[&str], cwd: &Path, stderr: &Path) -> Child {
         .expect("start echoone train")
 }
 
-/// Waits until `child` logs an event in `run` that `when` accepts, kills it with SIGKILL there
-/// (asserting it was still running: it neither exited nor finished its run), and returns its
-/// pid.
-fn kill_at(mut child: Child, run: &Path, stderr: &Path, when: impl Fn(&Event) -> bool) -> u64 {
+/// Waits until `child` logs an event in `run` that `when` accepts (asserting it is still running
+/// then: it neither exited nor finished its run) and returns its pid.
+fn wait_for(child: &mut Child, run: &Path, stderr: &Path, when: impl Fn(&Event) -> bool) -> u64 {
     let pid = u64::from(child.id());
     // Not a timed assertion: only a guard against waiting forever for an event that never comes.
     let give_up = Instant::now() + Duration::from_secs(600);
@@ -230,7 +231,7 @@ fn kill_at(mut child: Child, run: &Path, stderr: &Path, when: impl Fn(&Event) ->
         }
         if let Some(status) = child.try_wait().expect("poll echoone train") {
             panic!(
-                "echoone train exited ({status}) before the event to kill it at:\n{}",
+                "echoone train exited ({status}) before the event waited for:\n{}",
                 fs::read_to_string(stderr).unwrap_or_default()
             );
         }
@@ -239,8 +240,16 @@ fn kill_at(mut child: Child, run: &Path, stderr: &Path, when: impl Fn(&Event) ->
     }
     assert!(
         child.try_wait().expect("poll echoone train").is_none(),
-        "the process must still be running when killed"
+        "the process must still be running"
     );
+    pid
+}
+
+/// Waits until `child` logs an event in `run` that `when` accepts, kills it with SIGKILL there
+/// (asserting it was still running: it neither exited nor finished its run), and returns its
+/// pid.
+fn kill_at(mut child: Child, run: &Path, stderr: &Path, when: impl Fn(&Event) -> bool) -> u64 {
+    let pid = wait_for(&mut child, run, stderr, when);
     child.kill().expect("SIGKILL echoone train");
     child.wait().expect("reap echoone train");
     let log = events(run);
@@ -456,6 +465,145 @@ fn a_run_killed_after_a_mid_epoch_checkpoint_continues_at_the_next_step() {
     assert_eq!(epoch_one.len(), 1, "{log:?}");
     assert_eq!(num(epoch_one[0], "pid"), runs[1].pid);
     assert_eq!(num(epoch_one[0], "steps"), 2);
+    assert_same_run(&run);
+}
+
+/// Sends SIGINT, as Ctrl-C in a terminal does, to `child`.
+#[cfg(target_os = "linux")]
+fn interrupt(child: &Child) {
+    use rustix::process::{Pid, Signal, kill_process};
+    kill_process(Pid::from_child(child), Signal::INT).expect("SIGINT echoone train");
+}
+
+/// The exit status of `child` once it ends, and what it printed on stderr.
+#[cfg(target_os = "linux")]
+fn ended(mut child: Child, stderr: &Path) -> (Option<i32>, String) {
+    let status = child.wait().expect("reap echoone train");
+    (
+        status.code(),
+        fs::read_to_string(stderr).unwrap_or_default(),
+    )
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn ctrl_c_saves_the_step_it_stopped_at_and_the_resumed_run_ends_like_the_uninterrupted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "config.json", &tiny_run(2));
+    let run = tmp.path().join("run");
+    let o = run.to_str().unwrap();
+    let err = tmp.path().join("stderr.txt");
+    // No mid-epoch checkpoints asked for: only the stop can write one. Ctrl-C comes while the
+    // run waits after step 2 of epoch 1.
+    let mut child = spawn(
+        &[
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            o,
+            "--pause-at",
+            "step_done:2",
+        ],
+        tmp.path(),
+        &err,
+    );
+    wait_for(&mut child, &run, &err, |e| name(e) == "paused");
+    interrupt(&child);
+    let (code, said) = ended(child, &err);
+    assert_eq!(code, Some(130), "{said}");
+    assert!(
+        said.contains("stopped by a signal (Ctrl-C or SIGTERM) during epoch 1")
+            && said.contains("after step 2 of epoch 1"),
+        "{said}"
+    );
+    let log = events(&run);
+    let stopped = log
+        .iter()
+        .find(|e| name(e) == "stopped")
+        .expect("a stopped event");
+    assert_eq!(
+        (
+            num(stopped, "epoch"),
+            num(stopped, "epoch_step"),
+            num(stopped, "global_step")
+        ),
+        (0, 2, 2)
+    );
+    let saved = log
+        .iter()
+        .rfind(|e| name(e) == "checkpoint_written")
+        .expect("the stop's checkpoint");
+    assert_eq!(saved["mid_epoch"], true, "{saved:?}");
+    assert_eq!(num(saved, "epoch_step"), 2, "{saved:?}");
+    let state: Value =
+        serde_json::from_slice(&fs::read(run.join("checkpoints/latest/state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["position"]["steps"], 2, "{state}");
+
+    ok(&echoone(&["train", "--quiet", "--out", o, "--resume"]));
+    let log = events(&run);
+    let runs = processes(&log);
+    assert_eq!(runs.len(), 2, "{log:?}");
+    assert_eq!(runs[0].steps, [1, 2]);
+    let first = runs[0].finished.as_ref().expect("the stopped run finished");
+    assert_eq!(
+        (num(first, "steps"), &first["complete"]),
+        (2, &Value::Bool(false))
+    );
+    assert_eq!(runs[1].steps, (3..=12).collect::<Vec<_>>());
+    assert_same_run(&run);
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_second_ctrl_c_ends_the_process_at_once_and_the_saved_checkpoint_stays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "config.json", &tiny_run(2));
+    let run = tmp.path().join("run");
+    let o = run.to_str().unwrap();
+    let err = tmp.path().join("stderr.txt");
+    // The first Ctrl-C comes once a step is done: the run stops at the next step boundary (or
+    // at the end of its epoch), saves, and waits after its `stopped` event for the second.
+    let mut child = spawn(
+        &[
+            "train",
+            "--quiet",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            o,
+            "--pause-at",
+            "stopped",
+        ],
+        tmp.path(),
+        &err,
+    );
+    wait_for(&mut child, &run, &err, |e| name(e) == "step_done");
+    interrupt(&child);
+    wait_for(&mut child, &run, &err, |e| {
+        name(e) == "paused" && e.get("until").is_some_and(|u| u == "killed")
+    });
+    interrupt(&child);
+    let (code, said) = ended(child, &err);
+    assert_eq!(code, Some(130), "{said}");
+    let log = events(&run);
+    assert!(
+        !log.iter().any(|e| name(e) == "finished"),
+        "the second Ctrl-C must end the process before its run finishes: {log:?}"
+    );
+    let stopped = log
+        .iter()
+        .find(|e| name(e) == "stopped")
+        .expect("a stopped event");
+    let state: Value =
+        serde_json::from_slice(&fs::read(run.join("checkpoints/latest/state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["step"], stopped["global_step"], "{state} {stopped:?}");
+    ok(&echoone(&["train", "--quiet", "--out", o, "--resume"]));
+    let runs = processes(&events(&run));
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[1].from_step, num(stopped, "global_step"));
     assert_same_run(&run);
 }
 

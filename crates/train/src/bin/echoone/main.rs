@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, Subcommand};
+use echoone_train::stop;
 
 use crate::backend::{Devices, Job};
 
@@ -72,7 +73,15 @@ impl Job for Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let devices = cli.command.devices();
+    // Training stops at a step boundary on Ctrl-C or SIGTERM, saving that step; the other
+    // commands keep the signals' usual meaning.
+    let training = matches!(cli.command, Command::Train(_) | Command::Ablate(_));
+    if training && let Err(e) = stop::on_signals() {
+        eprintln!("error: cannot catch Ctrl-C and SIGTERM: {e}");
+        return ExitCode::FAILURE;
+    }
     match backend::dispatch(&cli.backend, cli.device.as_deref(), &devices, cli.command) {
+        Ok(()) if stop::requested_by_signal() => ExitCode::from(stop::EXIT_STATUS),
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

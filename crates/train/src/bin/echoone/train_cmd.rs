@@ -70,8 +70,9 @@ pub struct TrainArgs {
     /// Stop after this many epochs, as if killed (for testing resume).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
-    /// EVENT or EVENT:N: stop for good right after the N-th (default 1st) EVENT this process
-    /// writes to the run log, until killed (for killing at an exact moment in resume tests).
+    /// EVENT or EVENT:N: wait right after the N-th (default 1st) EVENT this process writes to
+    /// the run log, for the first Ctrl-C or SIGTERM, or to be killed once a stop was asked for
+    /// (for killing or stopping at an exact moment in resume tests).
     #[arg(long, hide = true, value_name = "EVENT[:N]")]
     pub pause_at: Option<String>,
     /// Print nothing but errors.
@@ -143,10 +144,12 @@ fn parse_pause(spec: &str) -> Result<(&str, usize)> {
     }
 }
 
-/// What to say when a run (or an ablation, in `dir`) stopped before its last epoch.
+/// What to say when a run (or an ablation, in `dir`) stopped before its last epoch, with
+/// `epochs_done` epochs complete (its latest checkpoint may hold steps of the next).
 pub fn stopped_note(dir: &Path, epochs_done: usize) -> String {
     format!(
-        "stopped after epoch {epochs_done}; continue with --resume --out {}",
+        "stopped (epochs complete: {epochs_done}); continue from the latest checkpoint with \
+         --resume --out {}",
         dir.display()
     )
 }

@@ -1,0 +1,44 @@
+//! Stopping a run on Ctrl-C or SIGTERM without losing its work: once [`on_signals`] is called,
+//! the first such signal asks the run to stop at the next step boundary, where the trainer saves
+//! a checkpoint of that very step (so `--resume` goes on from it); a second signal ends the
+//! process at once, with exit status [`EXIT_STATUS`] (the last checkpoint on disk is intact:
+//! every checkpoint is written aside and renamed into place).
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use signal_hook::consts::TERM_SIGNALS;
+use signal_hook::flag;
+
+/// The exit status of a process stopped by a signal: 128 + SIGINT, as shells report Ctrl-C.
+pub const EXIT_STATUS: u8 = 130;
+
+/// Set by the first Ctrl-C or SIGTERM after [`on_signals`].
+fn requested() -> &'static Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
+}
+
+/// Makes Ctrl-C, SIGTERM (and SIGQUIT on unix) ask the run to stop at the next step boundary
+/// instead of killing the process; a second signal kills it at once. Calling it again changes
+/// nothing. Without it (in a library user's process) signals keep their usual meaning.
+pub fn on_signals() -> io::Result<()> {
+    static REGISTERED: OnceLock<()> = OnceLock::new();
+    if REGISTERED.get().is_some() {
+        return Ok(());
+    }
+    let flag = requested();
+    for &signal in TERM_SIGNALS {
+        // In this order: the shutdown hook fires only once the flag was set, by a first signal.
+        flag::register_conditional_shutdown(signal, i32::from(EXIT_STATUS), Arc::clone(flag))?;
+        flag::register(signal, Arc::clone(flag))?;
+    }
+    let _ = REGISTERED.set(());
+    Ok(())
+}
+
+/// Whether a signal asked the run to stop.
+pub fn requested_by_signal() -> bool {
+    requested().load(Ordering::Relaxed)
+}
