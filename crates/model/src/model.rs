@@ -12,7 +12,7 @@ use echoone_sam::{MaskDecoder, MaskDecoderConfig, PromptEncoder, PromptEncoderCo
 
 use crate::config::EchoOneConfig;
 use crate::error::{EchoOneError, Result};
-use crate::image_encoder::EchoImageEncoder;
+use crate::image_encoder::{EchoImageEncoder, EncoderOutput};
 
 /// What the model predicts for a batch of `B` (image, structure) samples.
 #[derive(Debug, Clone)]
@@ -152,7 +152,15 @@ impl<B: Backend> EchoOne<B> {
         labels: Tensor<B, 2, Int>,
         prior: Option<Tensor<B, 4>>,
     ) -> Result<EchoOutput<B>> {
-        let [n, channels, h, w] = images.dims();
+        let encoded = self.encode(images)?;
+        self.forward_encoded(&encoded, image_of, points, labels, prior)
+    }
+
+    /// The image encoder alone, on grey images `[N, 1, S, S]` in [0, 1]: its output serves any
+    /// number of prompts through [`forward_encoded`](Self::forward_encoded) (new clicks on the
+    /// same images, say) without encoding the images again.
+    pub fn encode(&self, images: Tensor<B, 4>) -> Result<EncoderOutput<B>> {
+        let [_, channels, h, w] = images.dims();
         if channels != 1 || h != self.input_size || w != self.input_size {
             return Err(EchoOneError::Input(format!(
                 "images must be [N, 1, {0}, {0}], got {1:?}",
@@ -160,6 +168,20 @@ impl<B: Backend> EchoOne<B> {
                 images.dims()
             )));
         }
+        Ok(self.image_encoder.forward(images.repeat_dim(1, 3)))
+    }
+
+    /// [`forward_shared`](Self::forward_shared) on images already [`encode`](Self::encode)d:
+    /// prompt `i` decodes image `image_of[i]` of `encoded`.
+    pub fn forward_encoded(
+        &self,
+        encoded: &EncoderOutput<B>,
+        image_of: &[usize],
+        points: Tensor<B, 3>,
+        labels: Tensor<B, 2, Int>,
+        prior: Option<Tensor<B, 4>>,
+    ) -> Result<EchoOutput<B>> {
+        let n = encoded.embedding.dims()[0];
         let b = image_of.len();
         if let Some(bad) = image_of.iter().find(|&&i| i >= n) {
             return Err(EchoOneError::Input(format!(
@@ -174,8 +196,8 @@ impl<B: Backend> EchoOne<B> {
                 labels.dims()
             )));
         }
-        let device = images.device();
-        let mut encoded = self.image_encoder.forward(images.repeat_dim(1, 3));
+        let device = encoded.embedding.device();
+        let mut encoded = encoded.clone();
         if image_of.len() != n || image_of.iter().enumerate().any(|(k, &i)| k != i) {
             let index: Vec<i64> = image_of.iter().map(|&i| i as i64).collect();
             let index = Tensor::<B, 1, Int>::from_data(TensorData::new(index, [b]), &device);
@@ -251,5 +273,62 @@ impl<B: Backend> EchoOne<B> {
         let (hs, src) = decoder.transformer.finish(queries, keys, tokens, key_pe);
         let (masks, iou) = decoder.heads(hs, src, [gh, gw]);
         Ok((masks.narrow(1, 0, 1), iou.narrow(1, 0, 1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Distribution, Int, Tensor, TensorData};
+    use burn_flex::Flex;
+
+    use crate::EchoOneConfig;
+
+    #[test]
+    fn images_encoded_once_serve_new_clicks_as_a_full_forward_does() {
+        let device = Default::default();
+        let config = EchoOneConfig::tiny();
+        let model = config.init::<Flex>(&device).unwrap();
+        let side = config.input_size;
+        let images = Tensor::<Flex, 4>::random([2, 1, side, side], Distribution::Default, &device);
+        let image_of = [1, 0, 1];
+        let labels = Tensor::<Flex, 2, Int>::ones([3, 1], &device);
+        let prior =
+            Tensor::<Flex, 4>::random([3, config.prior_k, 32, 32], Distribution::Default, &device);
+        let encoded = model.encode(images.clone()).unwrap();
+        let mut masks = Vec::new();
+        for xy in [
+            [10.0, 20.0, 30.0, 40.0, 50.0, 12.0],
+            [40.0, 41.0, 5.0, 60.0, 33.0, 33.0],
+        ] {
+            let points =
+                Tensor::<Flex, 3>::from_data(TensorData::new(xy.to_vec(), [3, 1, 2]), &device);
+            let reused = model
+                .forward_encoded(
+                    &encoded,
+                    &image_of,
+                    points.clone(),
+                    labels.clone(),
+                    Some(prior.clone()),
+                )
+                .unwrap();
+            let full = model
+                .forward_shared(
+                    images.clone(),
+                    &image_of,
+                    points,
+                    labels.clone(),
+                    Some(prior.clone()),
+                )
+                .unwrap();
+            let mask = reused.masks.into_data();
+            mask.assert_eq(&full.masks.into_data(), true);
+            reused
+                .iou
+                .into_data()
+                .assert_eq(&full.iou.into_data(), true);
+            masks.push(mask);
+        }
+        // The clicks reach the decoder: other clicks, other masks.
+        assert_ne!(masks[0], masks[1]);
     }
 }

@@ -12,7 +12,7 @@ use echoone_data::prompt::Point;
 use echoone_data::{ItemMeta, SegItem, SegmentationDataset, Structure};
 use echoone_losses::EchoOneLoss;
 use echoone_metrics::{BinaryMask, CaseResult, Spacing, StructureMetrics, Summary, evaluate_masks};
-use echoone_model::EchoOne;
+use echoone_model::{EchoOne, EncoderOutput};
 
 use crate::batches::{batch, image_slots, load_items};
 use crate::clicks::{Prompts, coarse_click, coarse_logits, jitter, mask_click};
@@ -206,14 +206,16 @@ fn evaluate_part<B: Backend>(
     for chunk in indices.chunks(batch_size) {
         let mut items = load_items(dataset, chunk, options.workers)?;
         let absent = place_clicks(model, &mut items, prior, options.prompts, device)?;
-        let run_on = |items: &[SegItem]| {
+        // The images are encoded once; refinement rounds only move the clicks.
+        let mut encoded = None;
+        let mut run_on = |items: &[SegItem]| {
             forward(
                 model,
                 items,
                 prior,
                 options,
-                image_slots,
-                batch_size,
+                (image_slots, batch_size),
+                &mut encoded,
                 device,
             )
         };
@@ -327,13 +329,16 @@ struct Forward {
     loss: f64,
 }
 
+/// `encoded` keeps the encoder's output of the batch's images: computed on the first call, reused
+/// by the next ones (the same items with other clicks). `(image_slots, batch_size)` shape the
+/// batch.
 fn forward<B: Backend>(
     model: &EchoOne<B>,
     items: &[SegItem],
     prior: Option<&BatchPrior<'_>>,
     options: &EvalOptions<'_>,
-    image_slots: usize,
-    batch_size: usize,
+    (image_slots, batch_size): (usize, usize),
+    encoded: &mut Option<EncoderOutput<B>>,
     device: &B::Device,
 ) -> Result<Forward> {
     let real = items.len();
@@ -350,7 +355,13 @@ fn forward<B: Backend>(
         (Some(p), true) => Some(p.tensor::<B>(&samples, &structures, device)?),
         _ => None,
     };
-    let out = model.forward_shared(b.images, &b.image_of, b.points, b.point_labels, prior)?;
+    let images = match encoded.take() {
+        Some(images) => images,
+        None => model.encode(b.images)?,
+    };
+    let out = model.forward_encoded(&images, &b.image_of, b.points, b.point_labels, prior);
+    *encoded = Some(images);
+    let out = out?;
     let mut targets = b.low_res_targets;
     let (mut logits, mut coarse) = (out.logits, out.coarse_logits);
     if real < samples.len() {
