@@ -217,6 +217,29 @@ fn spawn(args: &[&str], cwd: &Path, stderr: &Path) -> Child {
         .expect("start echoone train")
 }
 
+/// Starts `echoone train --config C --out TMP/run ARGS` on `tiny_run(2)` (written to C in `tmp`),
+/// its stderr into `tmp/stderr.txt`; returns the process, the run folder and the stderr file.
+fn start_tiny(tmp: &Path, args: &[&str]) -> (Child, PathBuf, PathBuf) {
+    let config = write_config(tmp, "config.json", &tiny_run(2));
+    let (run, err) = (tmp.join("run"), tmp.join("stderr.txt"));
+    let mut all = vec![
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let child = spawn(&all, tmp, &err);
+    (child, run, err)
+}
+
+/// The `state.json` of the run's `latest` checkpoint.
+fn latest_state(run: &Path) -> Value {
+    let path = run.join("checkpoints/latest/state.json");
+    serde_json::from_slice(&fs::read(&path).unwrap()).unwrap()
+}
+
 /// Waits until `child` logs an event in `run` that `when` accepts (asserting it is still running
 /// then: it neither exited nor finished its run) and returns its pid.
 fn wait_for(child: &mut Child, run: &Path, stderr: &Path, when: impl Fn(&Event) -> bool) -> u64 {
@@ -403,32 +426,21 @@ fn a_run_killed_at_chosen_moments_resumes_to_the_uninterrupted_result() {
 #[test]
 fn a_run_killed_after_a_mid_epoch_checkpoint_continues_at_the_next_step() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(tmp.path(), "config.json", &tiny_run(2));
-    let run = tmp.path().join("run");
-    let o = run.to_str().unwrap();
-    let err = tmp.path().join("stderr.txt");
     // Checkpoints every 4 steps, asked for on the command line; killed as step 5 of epoch 1
     // begins, after the checkpoint of step 4 landed.
-    let child = spawn(
+    let (child, run, err) = start_tiny(
+        tmp.path(),
         &[
-            "train",
             "--quiet",
-            "--config",
-            config.to_str().unwrap(),
-            "--out",
-            o,
             "--checkpoint-every",
             "4",
             "--pause-at",
             "step_started:5",
         ],
-        tmp.path(),
-        &err,
     );
+    let o = run.to_str().unwrap();
     kill_at(child, &run, &err, |e| name(e) == "paused");
-    let state: Value =
-        serde_json::from_slice(&fs::read(run.join("checkpoints/latest/state.json")).unwrap())
-            .unwrap();
+    let state = latest_state(&run);
     assert_eq!(state["epoch"], 0, "{state}");
     assert_eq!(state["step"], 4, "{state}");
     assert_eq!(state["position"]["epoch"], 1, "{state}");
@@ -489,25 +501,10 @@ fn ended(mut child: Child, stderr: &Path) -> (Option<i32>, String) {
 #[cfg(target_os = "linux")]
 fn ctrl_c_saves_the_step_it_stopped_at_and_the_resumed_run_ends_like_the_uninterrupted_one() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(tmp.path(), "config.json", &tiny_run(2));
-    let run = tmp.path().join("run");
-    let o = run.to_str().unwrap();
-    let err = tmp.path().join("stderr.txt");
     // No mid-epoch checkpoints asked for: only the stop can write one. Ctrl-C comes while the
     // run waits after step 2 of epoch 1.
-    let mut child = spawn(
-        &[
-            "train",
-            "--config",
-            config.to_str().unwrap(),
-            "--out",
-            o,
-            "--pause-at",
-            "step_done:2",
-        ],
-        tmp.path(),
-        &err,
-    );
+    let (mut child, run, err) = start_tiny(tmp.path(), &["--pause-at", "step_done:2"]);
+    let o = run.to_str().unwrap();
     wait_for(&mut child, &run, &err, |e| name(e) == "paused");
     interrupt(&child);
     let (code, said) = ended(child, &err);
@@ -536,9 +533,7 @@ fn ctrl_c_saves_the_step_it_stopped_at_and_the_resumed_run_ends_like_the_uninter
         .expect("the stop's checkpoint");
     assert_eq!(saved["mid_epoch"], true, "{saved:?}");
     assert_eq!(num(saved, "epoch_step"), 2, "{saved:?}");
-    let state: Value =
-        serde_json::from_slice(&fs::read(run.join("checkpoints/latest/state.json")).unwrap())
-            .unwrap();
+    let state = latest_state(&run);
     assert_eq!(state["position"]["steps"], 2, "{state}");
 
     ok(&echoone(&["train", "--quiet", "--out", o, "--resume"]));
@@ -559,26 +554,10 @@ fn ctrl_c_saves_the_step_it_stopped_at_and_the_resumed_run_ends_like_the_uninter
 #[cfg(target_os = "linux")]
 fn a_second_ctrl_c_ends_the_process_at_once_and_the_saved_checkpoint_stays() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(tmp.path(), "config.json", &tiny_run(2));
-    let run = tmp.path().join("run");
-    let o = run.to_str().unwrap();
-    let err = tmp.path().join("stderr.txt");
     // The first Ctrl-C comes once a step is done: the run stops at the next step boundary (or
     // at the end of its epoch), saves, and waits after its `stopped` event for the second.
-    let mut child = spawn(
-        &[
-            "train",
-            "--quiet",
-            "--config",
-            config.to_str().unwrap(),
-            "--out",
-            o,
-            "--pause-at",
-            "stopped",
-        ],
-        tmp.path(),
-        &err,
-    );
+    let (mut child, run, err) = start_tiny(tmp.path(), &["--quiet", "--pause-at", "stopped"]);
+    let o = run.to_str().unwrap();
     wait_for(&mut child, &run, &err, |e| name(e) == "step_done");
     interrupt(&child);
     wait_for(&mut child, &run, &err, |e| {
@@ -596,9 +575,7 @@ fn a_second_ctrl_c_ends_the_process_at_once_and_the_saved_checkpoint_stays() {
         .iter()
         .find(|e| name(e) == "stopped")
         .expect("a stopped event");
-    let state: Value =
-        serde_json::from_slice(&fs::read(run.join("checkpoints/latest/state.json")).unwrap())
-            .unwrap();
+    let state = latest_state(&run);
     assert_eq!(state["step"], stopped["global_step"], "{state} {stopped:?}");
     ok(&echoone(&["train", "--quiet", "--out", o, "--resume"]));
     let runs = processes(&events(&run));
