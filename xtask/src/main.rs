@@ -115,6 +115,18 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// Runs `cmd` (a cargo command) as this process. On unix the process becomes cargo, and `cargo
+/// run` becomes the binary in turn, so Ctrl-C and SIGTERM reach the binary alone, as if it had
+/// been started directly: `train` then stops at a step after saving it instead of the wrapper
+/// dying and leaving it behind.
+#[cfg(unix)]
+fn run(mut cmd: Command) -> Result<ExitCode> {
+    use std::os::unix::process::CommandExt;
+    Err(cmd.exec()).context("failed to start cargo")
+}
+
+/// Runs `cmd` (a cargo command) and exits with its status.
+#[cfg(not(unix))]
 fn run(mut cmd: Command) -> Result<ExitCode> {
     let status = cmd.status().context("failed to start cargo")?;
     Ok(match status.code() {
