@@ -518,12 +518,14 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                     json!({ "by": why, "epoch": done, "epoch_step": steps, "global_step": state.step }),
                 )?;
                 self.progress.line(&format!(
-                    "stopped by {why} during epoch {epoch}: `--resume` continues from the latest \
-                     checkpoint, {}",
-                    if steps > 0 {
-                        format!("after step {steps} of epoch {}", done + 1)
-                    } else {
-                        format!("after epoch {done}")
+                    "stopped by {why} during epoch {epoch}: `--resume` continues {}",
+                    match (done, steps) {
+                        (0, 0) => "from the start: no step was done".to_string(),
+                        (_, 0) => format!("from the latest checkpoint, after epoch {done}"),
+                        _ => format!(
+                            "from the latest checkpoint, after step {steps} of epoch {}",
+                            done + 1
+                        ),
                     }
                 ));
                 break;
