@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use burn::module::Module;
 use burn::optim::{AdamConfig, Optimizer, SgdConfig};
 use burn::tensor::backend::Backend;
@@ -24,15 +22,6 @@ fn bce_only() -> EchoOneLoss {
         .with_main_dice(0.0)
         .with_coarse_dice(0.0)
         .init()
-}
-
-/// The largest difference between two models' parameters.
-fn max_diff(a: &EchoOne<Ad>, b: &EchoOne<Ad>) -> f32 {
-    let (a, b): (BTreeMap<_, _>, BTreeMap<_, _>) = (common::values(a), common::values(b));
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .flat_map(|(k, x)| x.iter().zip(&b[k]).map(|(p, q)| (p - q).abs()))
-        .fold(0.0, f32::max)
 }
 
 /// How a step is split across devices.
@@ -87,7 +76,11 @@ fn one_step_both_ways<O: Optimizer<EchoOne<Ad>, Ad>>(
         .zip(&split_terms)
         .map(|((name, w), (_, s))| (*name, *w, *s))
         .collect();
-    (max_diff(&whole, &split), max_diff(&whole, &initial), terms)
+    (
+        common::max_diff(&whole, &split),
+        common::max_diff(&whole, &initial),
+        terms,
+    )
 }
 
 #[test]

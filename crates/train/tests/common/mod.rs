@@ -84,6 +84,15 @@ pub fn values<B: Backend, M: Module<B>>(m: &M) -> BTreeMap<String, Vec<f32>> {
     v.out
 }
 
+/// The largest difference between two modules' parameters (of the same shapes).
+pub fn max_diff<B: Backend, M: Module<B>>(a: &M, b: &M) -> f32 {
+    let (a, b) = (values(a), values(b));
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .flat_map(|(k, x)| x.iter().zip(&b[k]).map(|(p, q)| (p - q).abs()))
+        .fold(0.0, f32::max)
+}
+
 /// The history saved in a run folder's latest checkpoint.
 pub fn history(run: &Path) -> Vec<EpochRecord> {
     Checkpoint::open(&run.join("checkpoints/latest"))
