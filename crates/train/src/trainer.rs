@@ -102,17 +102,26 @@ pub fn train_on<B: AutodiffBackend>(
     config.validate()?;
     match config.optimizer {
         OptimizerKind::Adam => {
-            let optim = AdamConfig::new().with_epsilon(EPSILON).init();
+            let optim = adam().init();
             Run::<B>::start(config, options, devices)?.fit(optim)
         }
         OptimizerKind::AdamW => {
-            let optim = AdamWConfig::new()
-                .with_epsilon(EPSILON)
-                .with_weight_decay(config.weight_decay as f32)
-                .init();
+            let optim = adamw(config.weight_decay).init();
             Run::<B>::start(config, options, devices)?.fit(optim)
         }
     }
+}
+
+/// Adam with PyTorch's defaults (`torch.optim.Adam`: epsilon [`EPSILON`]).
+fn adam() -> AdamConfig {
+    AdamConfig::new().with_epsilon(EPSILON)
+}
+
+/// AdamW with PyTorch's epsilon and `weight_decay`.
+fn adamw(weight_decay: f64) -> AdamWConfig {
+    AdamWConfig::new()
+        .with_epsilon(EPSILON)
+        .with_weight_decay(weight_decay as f32)
 }
 
 /// PC-Mask's fitted prior and the latents of the training and validation images.
@@ -734,5 +743,44 @@ fn steps_per_epoch(config: &TrainConfig, items: usize) -> usize {
     match config.steps_per_epoch {
         0 => all,
         n => n.min(all),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::nn::{Linear, LinearConfig};
+    use burn::optim::{GradientsParams, Optimizer};
+    use burn::tensor::Tensor;
+
+    use super::*;
+
+    type Ad = burn_autodiff::Autodiff<burn_flex::Flex>;
+
+    /// How far one optimiser step at lr 1 moves the weight of `loss = 1e-6 * w`.
+    fn first_step<O: Optimizer<Linear<Ad>, Ad>>(mut optim: O) -> f32 {
+        let device = Default::default();
+        let linear = LinearConfig::new(1, 1).with_bias(false).init::<Ad>(&device);
+        let before: f32 = linear.weight.val().into_scalar();
+        let loss = linear
+            .forward(Tensor::<Ad, 2>::ones([1, 1], &device))
+            .sum()
+            .mul_scalar(1e-6);
+        let grads = GradientsParams::from_grads(loss.backward(), &linear);
+        let linear = optim.step(1.0, linear, grads);
+        before - linear.weight.val().into_scalar()
+    }
+
+    #[test]
+    fn adam_and_adamw_take_pytorchs_epsilon() {
+        // The first Adam step is lr * g / (|g| + eps): 0.990 at PyTorch's 1e-8 for g = 1e-6,
+        // 0.091 at burn's default 1e-5.
+        for (name, moved) in [
+            ("Adam", first_step(adam().init())),
+            ("AdamW", first_step(adamw(0.0).init())),
+        ] {
+            assert!((moved - 0.990).abs() < 1e-3, "{name} moved {moved}");
+        }
+        let burns = first_step(AdamConfig::new().init());
+        assert!((burns - 0.091).abs() < 1e-3, "burn's default moved {burns}");
     }
 }
