@@ -229,6 +229,7 @@ impl Dataset<SegItem> for SegmentationDataset {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StructureSet;
     use crate::synthetic::SyntheticConfig;
 
     fn samples() -> Vec<Sample> {
@@ -265,6 +266,36 @@ mod tests {
             assert!((sp[0] / sp[1] - 120.0 / 100.0).abs() < 1e-9);
         }
         assert!(ds.get(ds.len()).is_none());
+    }
+
+    #[test]
+    fn a_structure_not_annotated_is_never_a_target() {
+        // As HMC-QU annotates MYO only: one sample keeps its MYO, the other keep all three.
+        let mut s = samples();
+        let total = s.len();
+        let only_myo = &mut s[1];
+        for v in only_myo.label.iter_mut() {
+            if *v != Structure::Myo.label() {
+                *v = 0;
+            }
+        }
+        let checked = Sample::new(
+            only_myo.image.clone(),
+            only_myo.label.clone(),
+            StructureSet::of(&[Structure::Myo]),
+            only_myo.info.clone(),
+            std::path::Path::new("only_myo"),
+        )
+        .unwrap();
+        s[1] = checked;
+        let ds = SegmentationDataset::new(&s, PipelineConfig::default(), Mode::Eval, 1);
+        assert_eq!(ds.len(), (total - 1) * 3 + 1);
+        let of_one: Vec<Structure> = (0..ds.len())
+            .map(|i| ds.get(i).unwrap())
+            .filter(|item| item.meta.sample == 1)
+            .map(|item| item.structure)
+            .collect();
+        assert_eq!(of_one, [Structure::Myo]);
     }
 
     #[test]
