@@ -1,5 +1,6 @@
 //! A training step through `train` changes the trainable parameters and leaves every frozen
-//! one bit for bit as it was (authors' split).
+//! one bit for bit as it was (authors' split); `Auto` freezes as the authors only when SAM's
+//! weights were loaded.
 
 mod common;
 
@@ -61,4 +62,37 @@ fn a_step_moves_trainable_parameters_only() {
         moved * 10 >= n_trainable * 9,
         "{moved} of {n_trainable} trainable tensors moved"
     );
+}
+
+#[test]
+fn auto_freezes_as_the_authors_only_when_sam_weights_were_loaded() {
+    let device = Default::default();
+    let config = common::tiny_run(1);
+    assert_eq!(config.freeze, FreezePolicy::Auto);
+    // Without --sam-checkpoint, Auto trains every parameter: all but the buffers (SAM's
+    // Fourier matrix, BatchNorm statistics), which never train.
+    let (unfrozen, note) = model::build::<Ad>(&config, None, &device).unwrap();
+    assert!(note.contains("every parameter trains"), "{note}");
+    let trainable = |policy, sam_loaded| -> Vec<bool> {
+        let model = model::freeze(unfrozen.clone(), policy, sam_loaded, &mut String::new());
+        parameters(&model)
+            .into_iter()
+            .map(|p| p.trainable)
+            .collect()
+    };
+    let trains_or_buffer: Vec<bool> = parameters(&unfrozen)
+        .into_iter()
+        .map(|p| p.trainable || p.path.contains(".running_") || p.path.contains("gaussian"))
+        .collect();
+    assert!(
+        trains_or_buffer.iter().all(|&t| t),
+        "a parameter other than a buffer is frozen"
+    );
+    let unfrozen_flags = trainable(FreezePolicy::Auto, false);
+    assert_eq!(trainable(FreezePolicy::None, true), unfrozen_flags);
+    // With SAM's weights loaded, Auto freezes exactly what the authors freeze: more.
+    let authors = trainable(FreezePolicy::Authors, false);
+    let count = |flags: &[bool]| flags.iter().filter(|&&t| t).count();
+    assert!(count(&authors) < count(&unfrozen_flags) / 2);
+    assert_eq!(trainable(FreezePolicy::Auto, true), authors);
 }
