@@ -55,6 +55,12 @@ pub fn init_seeded<B: Backend>(
     seed: u64,
     device: &B::Device,
 ) -> Result<EchoOne<B>> {
+    // burn-flex's generator is one per process: nothing else may draw from it between seeding
+    // it and materialising every parameter, and building the model on `device` below may draw
+    // from it too (lazy parameters on burn-flex), so the lock covers both.
+    let _alone = SEEDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut drawn = seeded_weights(config, seed)?;
     let mut assign = Assign::<B> {
         path: Vec::new(),
@@ -73,14 +79,10 @@ pub fn init_seeded<B: Backend>(
     Ok(model)
 }
 
-/// The weights of `config` drawn on burn-flex from `seed`, by parameter path.
+/// The weights of `config` drawn on burn-flex from `seed`, by parameter path (call it holding
+/// [`SEEDING`]).
 fn seeded_weights(config: &EchoOneConfig, seed: u64) -> Result<HashMap<String, TensorData>> {
     let cpu = FlexDevice;
-    // burn-flex's generator is one per process: nothing else may draw from it between seeding
-    // it and materialising every parameter.
-    let _alone = SEEDING
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
     Flex::seed(&cpu, seed);
     let reference = config.init::<Flex>(&cpu)?;
     let mut collect = Collect::default();
@@ -156,5 +158,55 @@ pub fn freeze<B: Backend>(
     } else {
         note.push_str("; every parameter trains");
         model
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::module::ModuleVisitor;
+
+    use super::*;
+
+    type Ad = burn_autodiff::Autodiff<Flex>;
+
+    /// Every float parameter's values, in module order.
+    #[derive(Default)]
+    struct Values(Vec<Vec<f32>>);
+
+    impl<B: Backend> ModuleVisitor<B> for Values {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            self.0.push(param.val().into_data().iter::<f32>().collect());
+        }
+    }
+
+    fn values(model: &EchoOne<Ad>) -> Vec<Vec<f32>> {
+        let mut v = Values::default();
+        model.visit(&mut v);
+        v.0
+    }
+
+    #[test]
+    fn seeded_weights_stay_the_seeds_while_other_threads_build_models() {
+        let config = EchoOneConfig::tiny();
+        let device = FlexDevice;
+        let first = values(&init_seeded::<Ad>(&config, 7, &device).unwrap());
+        let built: Vec<Vec<Vec<f32>>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        (0..3)
+                            .map(|_| values(&init_seeded::<Ad>(&config, 7, &device).unwrap()))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect()
+        });
+        for (i, weights) in built.iter().enumerate() {
+            assert!(*weights == first, "build {i} drew other weights");
+        }
     }
 }
