@@ -156,9 +156,19 @@ mod tests {
             DatasetSpec::parse("echonet:/e").unwrap(),
             DatasetSpec::EchoNet(PathBuf::from("/e"))
         );
+        for hmcqu in ["hmcqu:/h", "hmc-qu:/h"] {
+            assert_eq!(
+                DatasetSpec::parse(hmcqu).unwrap(),
+                DatasetSpec::HmcQu(PathBuf::from("/h"))
+            );
+        }
         assert_eq!(
-            DatasetSpec::parse("hmcqu:/h").unwrap(),
-            DatasetSpec::HmcQu(PathBuf::from("/h"))
+            DatasetSpec::parse("camus:/c").unwrap(),
+            DatasetSpec::Camus(PathBuf::from("/c"))
+        );
+        assert_eq!(
+            DatasetSpec::parse("camus-seq:/c").unwrap(),
+            DatasetSpec::CamusSequences(PathBuf::from("/c"))
         );
         assert!(DatasetSpec::parse("png").is_err());
         assert!(DatasetSpec::parse("nope:/x").is_err());
