@@ -141,9 +141,9 @@ fn run_resizes_an_image_of_another_size_to_the_model_and_its_outputs_back() {
     );
 }
 
-#[test]
-fn run_takes_a_fitted_prior() {
-    let dir = tempfile::tempdir().expect("temp dir");
+/// A prior fitted with `extractor` on eight made-up 64x64 label maps and latents, saved in
+/// `dir/name`.
+fn fitted_prior(dir: &Path, name: &str, extractor: LatentExtractor) -> PathBuf {
     let side = 8;
     let latents: Vec<Vec<f32>> = (0..8)
         .map(|i| {
@@ -170,12 +170,17 @@ fn run_takes_a_fitted_prior() {
             plane: None,
         })
         .collect();
-    let config = PriorConfig::new()
-        .with_side(64)
-        .with_extractor(LatentExtractor::Thumbnail { side });
+    let config = PriorConfig::new().with_side(64).with_extractor(extractor);
     let prior = FittedPrior::fit(&samples, &config).expect("fit");
-    let prior_dir = dir.path().join("prior");
+    let prior_dir = dir.join(name);
     prior.save(&prior_dir).expect("save");
+    prior_dir
+}
+
+#[test]
+fn run_takes_a_fitted_prior() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let prior_dir = fitted_prior(dir.path(), "prior", LatentExtractor::Thumbnail { side: 8 });
     let out = dir.path().join("out");
     let result = run(
         &out,
@@ -201,9 +206,14 @@ fn bad_inputs_name_the_culprit_and_write_nothing() {
     .expect("write");
     let junk = dir.path().join("junk.pth");
     std::fs::write(&junk, b"not a checkpoint at all").expect("write");
+    let of_sam = fitted_prior(dir.path(), "sam_prior", LatentExtractor::SamEncoder);
     let out = dir.path().join("out");
     let set = |flag, value: &str| (flag, Some(value.to_string()));
     let cases = [
+        (
+            vec![("--prior", None), set("--fitted-prior", s(&of_sam))],
+            "come from the SAM encoder",
+        ),
         (vec![set("--checkpoint", s(&junk))], "junk.pth"),
         (vec![set("--image", s(&junk))], "junk.pth"),
         (vec![set("--prior", s(&wrong_prior))], "prior3.npy"),
