@@ -170,6 +170,53 @@ fn inspect_and_export_camus_keep_spacing() {
 }
 
 #[test]
+fn synth_writes_the_asked_planes_and_cases_the_same_for_a_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let synth = |name: &str, seed: &str| {
+        let out = tmp.path().join(name);
+        let said = data(&[
+            "synth",
+            "--out",
+            out.to_str().unwrap(),
+            "--cases",
+            "3",
+            "--size",
+            "64",
+            "--planes",
+            "4CH,PSAX",
+            "--seed",
+            seed,
+        ]);
+        assert!(said.contains("wrote 12 images of 3 cases"), "{said}");
+        out
+    };
+    let (a, b, other) = (synth("a", "5"), synth("b", "5"), synth("c", "6"));
+    let j = inspect(&format!("png:{}", a.display()), tmp.path());
+    assert_eq!(j["images"], 12);
+    assert_eq!(j["cases"], 3);
+    assert_eq!(j["sizes"]["64x64"], 12);
+    assert_eq!(j["planes"]["4CH"], 6);
+    assert_eq!(j["planes"]["PSAX"], 6);
+    assert!(j["planes"].get("2CH").is_none(), "{j}");
+    // The same seed writes the same files; another seed other images.
+    let recs = records(&a);
+    assert_eq!(recs, records(&b));
+    let image = |dir: &Path| read_png(&dir.join(recs[0]["image"].as_str().unwrap())).unwrap();
+    assert_eq!(image(&a), image(&b));
+    assert_ne!(image(&a), image(&other));
+    echoone_test_support::assert_one_error_line(
+        Command::new(env!("CARGO_BIN_EXE_data")).args([
+            "synth",
+            "--out",
+            tmp.path().join("bad").to_str().unwrap(),
+            "--planes",
+            "5CH",
+        ]),
+        "5CH",
+    );
+}
+
+#[test]
 fn bad_dataset_fails_with_one_error_line_naming_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     echoone_test_support::assert_one_error_line(
