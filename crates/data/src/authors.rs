@@ -309,11 +309,25 @@ mod tests {
         }
         let train = std::fs::read_to_string(out.join("MainPatient/train.txt")).unwrap();
         assert!(train.lines().all(|l| l.split('/').count() == 3));
+        // test.txt lines are `<subset>/<name>`, one per test image.
+        let test = std::fs::read_to_string(out.join("MainPatient/test.txt")).unwrap();
+        let in_test = samples
+            .iter()
+            .filter(|s| s.info.split == Some(crate::Split::Test))
+            .count();
+        assert!(in_test > 0, "the split put no case in test");
+        assert_eq!(test.lines().count(), in_test);
+        assert!(test.lines().all(|l| l.split('/').count() == 2), "{test}");
         let e = write(&out, "Synthetic", &samples).unwrap_err();
         assert!(e.to_string().contains("not empty"));
         // Without samples.jsonl, metadata comes from names and class.json.
         std::fs::remove_file(out.join(SAMPLES_JSONL)).unwrap();
         let plain = read(&out).unwrap();
+        assert_eq!(
+            plain.len(),
+            samples.len(),
+            "every list line read, test.txt's too"
+        );
         assert!(plain.iter().all(|s| s.annotated == StructureSet::ALL));
         assert!(
             plain

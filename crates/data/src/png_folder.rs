@@ -96,4 +96,24 @@ mod tests {
         let e = read(root).unwrap_err().to_string();
         assert!(e.contains("p2.png") && e.contains("no label map"), "{e}");
     }
+
+    #[test]
+    fn every_folder_name_pairs() {
+        for images in IMAGE_DIRS {
+            for labels in LABEL_DIRS {
+                let dir = tempfile::tempdir().unwrap();
+                let root = dir.path();
+                std::fs::create_dir_all(root.join(images)).unwrap();
+                std::fs::create_dir_all(root.join(labels)).unwrap();
+                let mut lab = image::GrayImage::new(5, 3);
+                lab.put_pixel(1, 1, image::Luma([1]));
+                let name = "case7_2CH_ED.png";
+                write_png(&root.join(images).join(name), &image::GrayImage::new(5, 3)).unwrap();
+                write_png(&root.join(labels).join(name), &lab).unwrap();
+                let s = read(root).unwrap();
+                assert_eq!(s.len(), 1, "{images}/ with {labels}/");
+                assert_eq!(s[0].label, lab, "{images}/ with {labels}/");
+            }
+        }
+    }
 }
