@@ -139,3 +139,68 @@ impl BatchPrior<'_> {
 pub fn load(dir: &Path) -> Result<FittedPrior> {
     Ok(FittedPrior::load(dir)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::module::Module;
+    use burn::tensor::module::interpolate;
+    use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+    use burn_flex::{Flex, FlexDevice};
+    use echoone_model::EchoOneConfig;
+
+    use super::*;
+
+    #[test]
+    fn sam_latents_are_the_encoders_mean_embedding_of_sams_own_input() {
+        let device = FlexDevice;
+        let sam = EchoOneConfig::tiny().sam_config();
+        let input = sam.image_encoder.img_size;
+        // Forked: its lazy parameters are drawn once, not again in each clone.
+        let encoder = sam
+            .init::<Flex>(&device)
+            .unwrap()
+            .image_encoder
+            .fork(&device);
+        // Model-size images of another side than SAM's input, so the resize counts.
+        let side = input / 2 + 3;
+        let images: Vec<Vec<f32>> = (0..3)
+            .map(|k| {
+                (0..side * side)
+                    .map(|i| ((i * (k + 3)) % 17) as f32 / 16.0)
+                    .collect()
+            })
+            .collect();
+        let extractor = Extractor::Sam(Box::new(encoder.clone()), input);
+        assert_eq!(extractor.kind(), LatentExtractor::SamEncoder);
+        let latents = extractor.latents(&images, side, &device);
+        assert_eq!(latents.len(), 3);
+        for (image, latent) in images.iter().zip(&latents) {
+            // As SAM's predictor sees an image: 0..255 in three channels, each normalised by
+            // SAM's pixel mean and std, resized to the encoder's input; the latent is the
+            // embedding averaged over its grid, per channel.
+            let rgb: Vec<f32> = (0..3)
+                .flat_map(|c| {
+                    image
+                        .iter()
+                        .map(move |g| (g * 255.0 - PIXEL_MEAN[c]) / PIXEL_STD[c])
+                })
+                .collect();
+            let x = Tensor::<Flex, 4>::from_data(TensorData::new(rgb, [1, 3, side, side]), &device);
+            let x = interpolate(
+                x,
+                [input, input],
+                InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false),
+            );
+            let embedding = encoder.forward(x);
+            let [_, d, h, w] = embedding.dims();
+            let values: Vec<f32> = embedding.into_data().iter::<f32>().collect();
+            assert_eq!(latent.len(), d);
+            for (c, &got) in latent.iter().enumerate() {
+                let grid = &values[c * h * w..(c + 1) * h * w];
+                let mean = grid.iter().sum::<f32>() / (h * w) as f32;
+                assert!((got - mean).abs() < 1e-5, "channel {c}: {got} vs {mean}");
+            }
+        }
+        assert_ne!(latents[0], latents[1], "other images, other latents");
+    }
+}
