@@ -77,6 +77,27 @@ fn sam_click_reports_bad_input() {
         not_a_number.contains("`five` is not a number"),
         "{not_a_number}"
     );
+    // The named architectures are the official ones (their patch embedding's width in the
+    // report of what the tiny checkpoint does not fit), and an unknown name is refused.
+    let with = |variant: &str| {
+        let mut a = args(&[&checkpoint, &image]);
+        a.extend(["5".into(), "10".into()]);
+        a.extend(args(&[&out]));
+        a.push(variant.into());
+        format!("{:#}", sam_click::run(&a).unwrap_err())
+    };
+    for (variant, width) in [("vit_b", 768), ("vit_l", 1024), ("vit_h", 1280)] {
+        let e = with(variant);
+        let expected = format!(
+            "'image_encoder.patch_embed.proj.weight': expected Shape {{ dims: [{width}, 3, 16, 16] }}"
+        );
+        assert!(
+            e.contains("tiny.pth") && e.contains(&expected),
+            "{variant}: {e}"
+        );
+    }
+    let unknown = with("vit_x");
+    assert!(unknown.contains("vit_x"), "{unknown}");
     assert!(!out.exists());
 }
 
