@@ -208,7 +208,16 @@ fn backend(args: &[String]) -> Result<&str> {
 
 /// Checks the build environment a backend needs, and sets what can be defaulted.
 fn prepare_build(feature: &str, cmd: &mut Command) -> Result<()> {
-    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    prepare_build_in(feature, cmd, &|name| std::env::var_os(name))
+}
+
+/// [`prepare_build`] in the environment `env` gives (its variables, PATH among them).
+fn prepare_build_in(
+    feature: &str,
+    cmd: &mut Command,
+    env: &dyn Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<()> {
+    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
     match feature {
         // torch-sys downloads a CPU-only libtorch when neither is set: never do that silently.
         "tch" if !set("LIBTORCH") && !set("LIBTORCH_USE_PYTORCH") => bail!(
@@ -218,7 +227,7 @@ fn prepare_build(feature: &str, cmd: &mut Command) -> Result<()> {
         ),
         // cudarc takes the CUDA version from nvcc; without one, build for CUDA 13 (the driver
         // is loaded at run time).
-        "cuda" if !set("CUDARC_CUDA_VERSION") && !on_path("nvcc") => {
+        "cuda" if !set("CUDARC_CUDA_VERSION") && !on_path(env("PATH"), "nvcc") => {
             eprintln!(
                 "note: no nvcc and no CUDARC_CUDA_VERSION: building for CUDA 13 \
                  (CUDARC_CUDA_VERSION=13000; set 12080 for a CUDA 12 driver)"
@@ -230,10 +239,9 @@ fn prepare_build(feature: &str, cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// Whether `program` is an executable file in a folder of PATH.
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+/// Whether `program` is an executable file in a folder of `path` (a PATH value).
+fn on_path(path: Option<std::ffi::OsString>, program: &str) -> bool {
+    path.is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// `cargo run` of the `echoone` binary with the backend's feature, then the command.
@@ -315,5 +323,37 @@ mod tests {
         let err = prepare_build("tch", &mut cargo()).unwrap_err().to_string();
         assert!(err.contains("LIBTORCH_USE_PYTORCH=1"), "{err}");
         assert!(prepare_build("flex", &mut cargo()).is_ok());
+    }
+
+    /// The CUDARC_CUDA_VERSION that `prepare_build_in` gives the cargo command for cuda.
+    fn cuda_version(env: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> Option<String> {
+        let mut cmd = cargo();
+        prepare_build_in("cuda", &mut cmd, env).unwrap();
+        cmd.get_envs()
+            .find(|(k, _)| *k == "CUDARC_CUDA_VERSION")
+            .and_then(|(_, v)| v.map(|v| v.to_string_lossy().into_owned()))
+    }
+
+    #[test]
+    fn cuda_builds_for_cuda_13_only_without_nvcc_and_without_a_version() {
+        let bin = tempfile_dir();
+        let nothing = |_: &str| None;
+        assert_eq!(cuda_version(&nothing).as_deref(), Some("13000"));
+        // A version the user set is theirs.
+        let version = |name: &str| (name == "CUDARC_CUDA_VERSION").then(|| "12080".into());
+        assert_eq!(cuda_version(&version), None);
+        // An nvcc on PATH tells cudarc the version itself.
+        std::fs::write(bin.join("nvcc"), b"").unwrap();
+        let path = bin.clone().into_os_string();
+        let with_nvcc = |name: &str| (name == "PATH").then(|| path.clone());
+        assert_eq!(cuda_version(&with_nvcc), None);
+        std::fs::remove_dir_all(&bin).unwrap();
+    }
+
+    /// A new empty folder under the system's temporary folder.
+    fn tempfile_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-nvcc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 }
