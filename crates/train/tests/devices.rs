@@ -10,6 +10,7 @@ use burn::optim::{AdamConfig, Optimizer, SgdConfig};
 use burn::tensor::backend::Backend;
 use echoone_losses::{EchoOneLoss, EchoOneLossConfig};
 use echoone_model::{EchoOne, EchoOneConfig};
+use echoone_pc_mask::FittedPrior;
 use echoone_train::batches::batch_with_prior;
 use echoone_train::prior::BatchPrior;
 use echoone_train::{Share, TrainConfig, parallel_step, shares, train_step};
@@ -38,6 +39,23 @@ struct Split {
 /// The shares as [`shares`] makes them.
 fn untouched(_: &mut Vec<Share<Ad>>) {}
 
+/// A seeded model of `config` (its lazy parameters drawn once), made-up latents of the
+/// synthetic samples in three clusters, and the prior fitted on them when PC-Mask is on.
+fn start(config: &EchoOneConfig) -> (EchoOne<Ad>, Vec<Vec<f32>>, Option<FittedPrior>) {
+    let device = burn_flex::FlexDevice;
+    Ad::seed(&device, 5);
+    // Forking initialises the lazy parameters, which each clone would otherwise draw anew.
+    let initial = config.init::<Ad>(&device).unwrap().fork(&device);
+    let samples = common::synthetic();
+    let latents: Vec<Vec<f32>> = (0..samples.len())
+        .map(|i| vec![(i % 3) as f32, 1.0])
+        .collect();
+    let fitted = config
+        .pc_mask
+        .then(|| common::fitted_prior(&samples, &latents, config));
+    (initial, latents, fitted)
+}
+
 /// The largest parameter difference after one step on the whole batch and after one step
 /// split across devices as `split` says (fresh optimisers from `optim`), the largest update of
 /// the whole-batch step, and the loss terms both ways (name, whole, split).
@@ -49,16 +67,7 @@ fn one_step_both_ways<O: Optimizer<EchoOne<Ad>, Ad>>(
     split: Split,
 ) -> (f32, f32, Vec<(&'static str, f64, f64)>) {
     let device = burn_flex::FlexDevice;
-    Ad::seed(&device, 5);
-    // Forking initialises the lazy parameters, which each clone would otherwise draw anew.
-    let initial = model.init::<Ad>(&device).unwrap().fork(&device);
-    let samples = common::synthetic();
-    let latents: Vec<Vec<f32>> = (0..samples.len())
-        .map(|i| vec![(i % 3) as f32, 1.0])
-        .collect();
-    let fitted = model
-        .pc_mask
-        .then(|| common::fitted_prior(&samples, &latents, &model));
+    let (initial, latents, fitted) = start(&model);
     let prior = fitted.as_ref().map(|fitted| BatchPrior {
         fitted,
         latents: &latents,
@@ -176,6 +185,38 @@ fn an_uneven_split_steps_as_the_whole_batch_and_a_wrong_split_does_not() {
         },
     );
     assert!(diff < 1e-2 * 2e-3, "Adam steps differ by {diff}");
+}
+
+#[test]
+fn a_step_on_three_devices_gives_the_same_weights_every_time() {
+    // With three or more devices burn averages the shares' BatchNorm running statistics in
+    // hash-map order, so those buffers may differ in their last bit from run to run; the
+    // weights, summed from the shares' gradients, must not.
+    let config = EchoOneConfig::tiny();
+    let (initial, latents, fitted) = start(&config);
+    let prior = fitted.as_ref().map(|fitted| BatchPrior {
+        fitted,
+        latents: &latents,
+    });
+    let device = burn_flex::FlexDevice;
+    let loss = EchoOneLossConfig::new().init();
+    let step = || {
+        let parts = shares::<Ad>(common::items(5), prior.as_ref(), &[device; 3]).unwrap();
+        let mut adam = AdamConfig::new().with_epsilon(1e-8).init();
+        let (model, _) =
+            parallel_step(initial.clone(), &mut adam, parts, &device, &loss, 2e-3, &[]).unwrap();
+        common::values(&model)
+    };
+    let first = step();
+    assert!(first != common::values(&initial), "the step moved nothing");
+    for _ in 0..3 {
+        let again = step();
+        for (path, values) in &first {
+            if !path.contains(".running_") {
+                assert!(again[path] == *values, "{path} differs between two runs");
+            }
+        }
+    }
 }
 
 #[test]
