@@ -29,11 +29,7 @@ const LR: f64 = 1e-3;
 fn one_step<B: AutodiffBackend>(device: &B::Device, sgd: bool) -> (LossTerms, Weights, Weights) {
     let config: EchoOneConfig = EchoOneConfig::tiny();
     let model = init_seeded::<B>(&config, 5, device).unwrap();
-    let samples = common::synthetic();
-    let latents: Vec<Vec<f32>> = (0..samples.len())
-        .map(|i| vec![(i % 3) as f32, 1.0])
-        .collect();
-    let fitted = common::fitted_prior(&samples, &latents, &config);
+    let (latents, fitted) = common::made_up_prior(&config);
     let prior = BatchPrior {
         fitted: &fitted,
         latents: &latents,

@@ -46,14 +46,8 @@ fn start(config: &EchoOneConfig) -> (EchoOne<Ad>, Vec<Vec<f32>>, Option<FittedPr
     Ad::seed(&device, 5);
     // Forking initialises the lazy parameters, which each clone would otherwise draw anew.
     let initial = config.init::<Ad>(&device).unwrap().fork(&device);
-    let samples = common::synthetic();
-    let latents: Vec<Vec<f32>> = (0..samples.len())
-        .map(|i| vec![(i % 3) as f32, 1.0])
-        .collect();
-    let fitted = config
-        .pc_mask
-        .then(|| common::fitted_prior(&samples, &latents, config));
-    (initial, latents, fitted)
+    let (latents, fitted) = common::made_up_prior(config);
+    (initial, latents, config.pc_mask.then_some(fitted))
 }
 
 /// The largest parameter difference after one step on the whole batch and after one step

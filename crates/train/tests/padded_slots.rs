@@ -28,11 +28,7 @@ fn padded_image_slots_change_no_training_step() {
     assert!(config.pc_mask, "the step must run PC-Mask's BatchNorm too");
     // Forking initialises the lazy parameters once, so each clone starts from the same values.
     let initial = config.init::<Ad>(&device).unwrap().fork(&device);
-    let samples = common::synthetic();
-    let latents: Vec<Vec<f32>> = (0..samples.len())
-        .map(|i| vec![(i % 3) as f32, 1.0])
-        .collect();
-    let fitted = common::fitted_prior(&samples, &latents, &config);
+    let (latents, fitted) = common::made_up_prior(&config);
     let prior = BatchPrior {
         fitted: &fitted,
         latents: &latents,

@@ -128,15 +128,17 @@ pub fn items(n: usize) -> Vec<SegItem> {
     load_items(&ds, &[0, 3, 6, 9, 12][..n], 1).unwrap()
 }
 
-/// A PC-Mask prior fitted on `samples` with made-up latents (three clusters).
-pub fn fitted_prior(
-    samples: &[Sample],
-    latents: &[Vec<f32>],
-    model: &EchoOneConfig,
-) -> FittedPrior {
+/// Made-up latents of the [`synthetic`] samples, in three clusters, and a PC-Mask prior of
+/// `model`'s shape fitted on them.
+pub fn made_up_prior(model: &EchoOneConfig) -> (Vec<Vec<f32>>, FittedPrior) {
+    let samples = synthetic();
+    let latents: Vec<Vec<f32>> = (0..samples.len())
+        .map(|i| vec![(i % 3) as f32, 1.0])
+        .collect();
     let config = PriorConfig::new()
         .with_k(model.prior_k)
         .with_side(model.low_res_size())
         .with_extractor(LatentExtractor::Thumbnail { side: 2 });
-    echoone_train::prior::fit(samples, latents, &config).unwrap()
+    let fitted = echoone_train::prior::fit(&samples, &latents, &config).unwrap();
+    (latents, fitted)
 }
