@@ -359,7 +359,39 @@ fn bad_input_gets_a_clear_error() {
     assert!(err.contains("/no/such.png"), "{err}");
 }
 
+/// Starts `command`, sends it SIGINT (Ctrl-C) once the run log `events` shows a finished step,
+/// and returns its standard output, asserting it exited with status 130.
+#[cfg(target_os = "linux")]
+fn ctrl_c_after_a_step(command: &mut Command, events: &std::path::Path) -> String {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start echoone");
+    // Not a timed assertion: only a guard against waiting forever for a step that never comes.
+    let give_up = Instant::now() + Duration::from_secs(600);
+    while !fs::read_to_string(events).is_ok_and(|log| log.contains("\"step_done\"")) {
+        assert!(child.try_wait().unwrap().is_none(), "echoone ended first");
+        assert!(Instant::now() < give_up, "no step in 10 minutes");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).expect("SIGINT");
+    let out = child.wait_with_output().expect("reap echoone");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 #[test]
+#[cfg(target_os = "linux")]
 fn ablate_trains_each_variant_and_writes_one_comparison() {
     let tmp = tempfile::tempdir().unwrap();
     let config = write_config(
@@ -371,11 +403,14 @@ fn ablate_trains_each_variant_and_writes_one_comparison() {
     let o = out.to_str().unwrap();
     let grid = ["ablate", "--grid", "pc_mask", "--quiet"];
     let c = config.to_str().unwrap();
-    let stopped = ok(&echoone(
-        &[&grid[..], &["--config", c, "--out", o, "--stop-after", "1"]].concat(),
-    ));
+    let stopped = ctrl_c_after_a_step(
+        Command::new(env!("CARGO_BIN_EXE_echoone"))
+            .args(grid)
+            .args(["--config", c, "--out", o]),
+        &out.join("pc_mask-on/events.jsonl"),
+    );
     assert!(
-        stopped.contains("variant pc_mask-on stopped (epochs complete: 1)")
+        stopped.contains("variant pc_mask-on stopped (epochs complete: ")
             && stopped.contains("--resume"),
         "{stopped}"
     );
