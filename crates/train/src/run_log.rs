@@ -34,7 +34,7 @@ use crate::error::{Result, TrainError};
 /// The file name of the run log inside a run folder.
 pub const FILE: &str = "events.jsonl";
 
-/// The event after which this process pauses for good, and its occurrence (from 1).
+/// The event after which this process pauses ([`pause_at`]), and its occurrence (from 1).
 static PAUSE_AT: OnceLock<(String, usize)> = OnceLock::new();
 
 /// Test hook: after writing the `nth` (from 1) `event` of this process, write `paused` and wait:
