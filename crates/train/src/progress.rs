@@ -166,6 +166,7 @@ impl Progress {
     /// next step boundary and saves that step first.
     pub fn stop_reason(&self) -> Option<&'static str> {
         if crate::stop::requested_by_signal() {
+            crate::stop::notice();
             Some("a signal (Ctrl-C or SIGTERM)")
         } else if self
             .dashboard

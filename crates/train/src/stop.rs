@@ -6,7 +6,8 @@
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Once, OnceLock};
+use std::time::Duration;
 
 use signal_hook::consts::TERM_SIGNALS;
 use signal_hook::flag;
@@ -34,9 +35,31 @@ pub fn on_signals() -> io::Result<()> {
         flag::register_conditional_shutdown(signal, i32::from(EXIT_STATUS), Arc::clone(flag))?;
         flag::register(signal, Arc::clone(flag))?;
     }
+    // A step can take minutes on a CPU: say at once that the signal was heard (a signal
+    // handler may not print, so a thread watches the flag).
+    let watched = Arc::clone(flag);
+    std::thread::Builder::new()
+        .name("stop-notice".into())
+        .spawn(move || {
+            while !watched.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            notice();
+        })?;
     let _ = REGISTERED.set(());
     Ok(())
 }
+
+/// Says [`NOTICE`] on stderr, once per process: from the thread that watches for the first
+/// signal, or from the run when it sees the stop first.
+pub fn notice() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| eprintln!("\n{NOTICE}"));
+}
+
+/// What a process says on stderr as soon as the first signal arrives.
+pub const NOTICE: &str =
+    "stopping after the current step, which is saved first; Ctrl-C again quits at once";
 
 /// Whether a signal asked the run to stop.
 pub fn requested_by_signal() -> bool {

@@ -510,7 +510,8 @@ fn ctrl_c_saves_the_step_it_stopped_at_and_the_resumed_run_ends_like_the_uninter
     let (code, said) = ended(child, &err);
     assert_eq!(code, Some(130), "{said}");
     assert!(
-        said.contains("stopped by a signal (Ctrl-C or SIGTERM) during epoch 1")
+        said.contains(echoone_train::stop::NOTICE)
+            && said.contains("stopped by a signal (Ctrl-C or SIGTERM) during epoch 1")
             && said.contains("after step 2 of epoch 1"),
         "{said}"
     );
