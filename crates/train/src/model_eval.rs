@@ -359,9 +359,8 @@ fn forward<B: Backend>(
         Some(images) => images,
         None => model.encode(b.images)?,
     };
-    let out = model.forward_encoded(&images, &b.image_of, b.points, b.point_labels, prior);
+    let out = model.forward_encoded(&images, &b.image_of, b.points, b.point_labels, prior)?;
     *encoded = Some(images);
-    let out = out?;
     let mut targets = b.low_res_targets;
     let (mut logits, mut coarse) = (out.logits, out.coarse_logits);
     if real < samples.len() {

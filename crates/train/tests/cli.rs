@@ -377,8 +377,7 @@ fn ctrl_c_after_a_step(command: &mut Command, events: &std::path::Path) -> Strin
         assert!(Instant::now() < give_up, "no step in 10 minutes");
         std::thread::sleep(Duration::from_millis(5));
     }
-    let pid = rustix::process::Pid::from_child(&child);
-    rustix::process::kill_process(pid, rustix::process::Signal::INT).expect("SIGINT");
+    interrupt(&child);
     let out = child.wait_with_output().expect("reap echoone");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(

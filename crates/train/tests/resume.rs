@@ -110,6 +110,13 @@ fn events(run: &Path) -> Vec<Event> {
     echoone_train::run_log::read(&run.join("events.jsonl")).expect("events.jsonl")
 }
 
+/// The first event named `event` in `log`.
+fn first<'a>(log: &'a [Event], event: &str) -> &'a Event {
+    log.iter()
+        .find(|e| name(e) == event)
+        .unwrap_or_else(|| panic!("no {event} event in {log:?}"))
+}
+
 fn num(e: &Event, field: &str) -> u64 {
     e.get(field)
         .and_then(Value::as_u64)
@@ -453,10 +460,7 @@ fn a_run_killed_after_a_mid_epoch_checkpoint_continues_at_the_next_step() {
     let runs = processes(&log);
     assert_eq!(runs.len(), 2, "{log:?}");
     assert_eq!(runs[0].steps, [1, 2, 3, 4, 5]);
-    let resumed = log
-        .iter()
-        .find(|e| name(e) == "resumed")
-        .expect("a resumed event");
+    let resumed = first(&log, "resumed");
     assert_eq!(
         (
             num(resumed, "epoch"),
@@ -478,13 +482,6 @@ fn a_run_killed_after_a_mid_epoch_checkpoint_continues_at_the_next_step() {
     assert_eq!(num(epoch_one[0], "pid"), runs[1].pid);
     assert_eq!(num(epoch_one[0], "steps"), 2);
     assert_same_run(&run);
-}
-
-/// Sends SIGINT, as Ctrl-C in a terminal does, to `child`.
-#[cfg(target_os = "linux")]
-fn interrupt(child: &Child) {
-    use rustix::process::{Pid, Signal, kill_process};
-    kill_process(Pid::from_child(child), Signal::INT).expect("SIGINT echoone train");
 }
 
 /// The exit status of `child` once it ends, and what it printed on stderr.
@@ -516,10 +513,7 @@ fn ctrl_c_saves_the_step_it_stopped_at_and_the_resumed_run_ends_like_the_uninter
         "{said}"
     );
     let log = events(&run);
-    let stopped = log
-        .iter()
-        .find(|e| name(e) == "stopped")
-        .expect("a stopped event");
+    let stopped = first(&log, "stopped");
     assert_eq!(
         (
             num(stopped, "epoch"),
@@ -572,10 +566,7 @@ fn a_second_ctrl_c_ends_the_process_at_once_and_the_saved_checkpoint_stays() {
         !log.iter().any(|e| name(e) == "finished"),
         "the second Ctrl-C must end the process before its run finishes: {log:?}"
     );
-    let stopped = log
-        .iter()
-        .find(|e| name(e) == "stopped")
-        .expect("a stopped event");
+    let stopped = first(&log, "stopped");
     let state = latest_state(&run);
     assert_eq!(state["step"], stopped["global_step"], "{state} {stopped:?}");
     ok(&echoone(&["train", "--quiet", "--out", o, "--resume"]));

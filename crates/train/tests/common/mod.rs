@@ -142,3 +142,10 @@ pub fn made_up_prior(model: &EchoOneConfig) -> (Vec<Vec<f32>>, FittedPrior) {
     let fitted = echoone_train::prior::fit(&samples, &latents, &config).unwrap();
     (latents, fitted)
 }
+
+/// Sends SIGINT, as Ctrl-C in a terminal does, to `child`.
+#[cfg(target_os = "linux")]
+pub fn interrupt(child: &std::process::Child) {
+    use rustix::process::{Pid, Signal, kill_process};
+    kill_process(Pid::from_child(child), Signal::INT).expect("SIGINT echoone");
+}
