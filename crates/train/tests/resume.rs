@@ -585,48 +585,35 @@ fn a_two_device_run_killed_mid_epoch_resumes_to_the_uninterrupted_result() {
     let run = tiny_run(2).with_steps_per_epoch(2).with_batch_size(4);
     let config = write_config(tmp.path(), "config.json", &run);
     let c = config.to_str().unwrap();
+    let on_two = ["train", "--quiet", "--devices", "0,1"];
     let whole = tmp.path().join("whole");
-    ok(&echoone(&[
-        "train",
-        "--quiet",
-        "--config",
-        c,
-        "--devices",
-        "0,1",
-        "--out",
-        whole.to_str().unwrap(),
-    ]));
+    let w = whole.to_str().unwrap();
+    ok(&echoone(
+        &[&on_two[..], &["--config", c, "--out", w]].concat(),
+    ));
     let parts = tmp.path().join("parts");
     let p = parts.to_str().unwrap();
     let err = tmp.path().join("stderr.txt");
     let child = spawn(
         &[
-            "train",
-            "--quiet",
-            "--config",
-            c,
-            "--devices",
-            "0,1",
-            "--out",
-            p,
-            "--checkpoint-every",
-            "1",
-            "--pause-at",
-            "step_started:2",
-        ],
+            &on_two[..],
+            &[
+                "--config",
+                c,
+                "--out",
+                p,
+                "--checkpoint-every",
+                "1",
+                "--pause-at",
+                "step_started:2",
+            ],
+        ]
+        .concat(),
         tmp.path(),
         &err,
     );
     kill_at(child, &parts, &err, |e| name(e) == "paused");
-    ok(&echoone(&[
-        "train",
-        "--quiet",
-        "--devices",
-        "0,1",
-        "--out",
-        p,
-        "--resume",
-    ]));
+    ok(&echoone(&[&on_two[..], &["--out", p, "--resume"]].concat()));
     let runs = processes(&events(&parts));
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0].steps, [1, 2]);
