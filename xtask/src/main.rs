@@ -105,7 +105,7 @@ fn usage() -> String {
         names.join("|")
     ));
     text.push_str(&format!(
-        "  {:<10} full-size parity with PyTorch: parity sam|authors [--python PY] [--variant V] (needs torch)\n",
+        "  {:<10} full-size parity with PyTorch (needs torch): parity sam [--variant V] [--python PY] | parity authors --authors-checkout DIR [--variant V] [--python PY] (parity --help: all options)\n",
         "parity"
     ));
     text

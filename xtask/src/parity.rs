@@ -30,10 +30,22 @@ const USAGE: &str = "usage: cargo xtask parity sam [--variant vit_b|vit_l|vit_h]
 Makes seeded random weights and runs the reference PyTorch code (official segment-anything, or
 the authors' EchoONE classes from their checkout) and this project's model on the same
 checkpoint and inputs; prints the max abs and relative differences of every output and fails
-if one exceeds --tol (absolute; default 1e-4). --python defaults to python3; with --out the
-files stay in DIR, otherwise in a temporary folder removed afterwards. See docs/sam.md and
-docs/model.md.
+if one exceeds --tol (absolute; default 1e-4). --variant defaults to vit_b (sam) and small
+(authors).
+
+  --authors-checkout DIR  required by `authors`, which has no default (nothing is downloaded):
+                          a checkout of github.com/a2502503/EchoONE, holding
+                          models/segment_anything_echoone/modeling/echoone.py
+                          (git clone https://github.com/a2502503/EchoONE DIR)
+  --python PY             a Python with torch, numpy and Pillow (and segment-anything for `sam`);
+                          default python3
+  --out DIR               keep the files in DIR (default: a temporary folder, removed afterwards)
+
+See docs/sam.md and docs/model.md.
 ";
+
+/// The file that marks a checkout of the authors' code (as generate_authors.py checks it).
+const CHECKOUT_MARKER: &str = "models/segment_anything_echoone/modeling/echoone.py";
 
 /// Which comparison, with its options.
 #[derive(Debug, PartialEq)]
@@ -114,13 +126,25 @@ fn parse(args: &[String]) -> Result<Options> {
     );
     match (kind, &options.checkout) {
         (Kind::Authors, None) => bail!(
-            "parity authors needs --authors-checkout DIR, a checkout of \
-             github.com/a2502503/EchoONE"
+            "parity authors needs --authors-checkout DIR: a checkout of \
+             github.com/a2502503/EchoONE (git clone https://github.com/a2502503/EchoONE DIR), \
+             holding {CHECKOUT_MARKER} (cargo xtask parity --help)"
         ),
         (Kind::Sam, Some(_)) => bail!("--authors-checkout is for `parity authors` only"),
         _ => {}
     }
     Ok(options)
+}
+
+/// Checks that `dir` (from --authors-checkout) holds the authors' model code, before anything
+/// runs.
+fn check_checkout(dir: &Path) -> Result<()> {
+    ensure!(
+        dir.join(CHECKOUT_MARKER).is_file(),
+        "--authors-checkout {}: not a checkout of github.com/a2502503/EchoONE (no {CHECKOUT_MARKER} in it)",
+        dir.display()
+    );
+    Ok(())
 }
 
 /// The repository root (the xtask crate's parent folder).
@@ -399,6 +423,9 @@ pub fn parity(args: &[String]) -> Result<ExitCode> {
 
 fn run(args: &[String]) -> Result<()> {
     let options = parse(args)?;
+    if let Some(checkout) = &options.checkout {
+        check_checkout(checkout)?;
+    }
     let dir = workdir(&options)?;
     let rows = match options.kind {
         Kind::Sam => sam(&options, &dir.path)?,
@@ -531,7 +558,7 @@ mod tests {
         assert_eq!(o.python, "/venv/bin/python");
         assert_eq!(o.checkout, Some(PathBuf::from("/x")));
         for bad in [
-            &["authors"][..],
+            &["authors", "--variant", "vit_b"][..],
             &["sam", "--variant", "vit_x"],
             &["sam", "--tol", "-1"],
             &["sam", "--tol"],
@@ -571,5 +598,57 @@ mod tests {
         assert!(ok && text.contains("5.00e-7"), "{text}");
         let (text, ok) = table(&[row(1e-6), row(1e-3)], 1e-4);
         assert!(!ok && text.contains("NO"), "{text}");
+    }
+
+    #[test]
+    fn authors_without_a_checkout_is_a_clear_error() {
+        for words in [&["authors"][..], &["authors", "--variant", "vit_b"]] {
+            let error = parse(&args(words)).unwrap_err().to_string();
+            assert!(
+                error.contains("--authors-checkout DIR")
+                    && error.contains("github.com/a2502503/EchoONE")
+                    && error.contains(CHECKOUT_MARKER),
+                "{error}"
+            );
+        }
+        let error = parse(&args(&["sam", "--authors-checkout", "/x"])).unwrap_err();
+        assert!(
+            error.to_string().contains("`parity authors` only"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_folder_without_the_authors_code_is_refused_before_anything_runs() {
+        let dir =
+            std::env::temp_dir().join(format!("xtask-parity-checkout-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let error = check_checkout(&dir).unwrap_err().to_string();
+        assert!(
+            error.contains("--authors-checkout") && error.contains(CHECKOUT_MARKER),
+            "{error}"
+        );
+        let marker = dir.join(CHECKOUT_MARKER);
+        fs::create_dir_all(marker.parent().unwrap()).unwrap();
+        fs::write(&marker, "").unwrap();
+        let checked = check_checkout(&dir);
+        let _ = fs::remove_dir_all(&dir);
+        checked.unwrap();
+    }
+
+    #[test]
+    fn both_usages_say_that_authors_needs_a_checkout() {
+        assert!(
+            USAGE.contains("parity authors --authors-checkout DIR"),
+            "{USAGE}"
+        );
+        assert!(USAGE.contains(CHECKOUT_MARKER), "{USAGE}");
+        let usage = crate::usage();
+        let line = usage
+            .lines()
+            .find(|l| l.trim_start().starts_with("parity"))
+            .expect("a parity line in cargo xtask's usage");
+        assert!(line.contains("authors --authors-checkout DIR"), "{line}");
     }
 }
