@@ -24,7 +24,7 @@ through /proc/self/clear_refs), absolute and above the resident set before the s
 median wall time of STEPS further steps (default 5 for small, 3 for vit_b). Prints one JSON
 object per configuration.
 
-On a GPU (`--device cuda`, as scripts/gpu-check.sh runs it beside `echoone --backend cuda`):
+On a GPU (`--device cuda`, as scripts/gpu_check.py runs it beside `echoone --backend cuda`):
 the same step in fp32 eager (TF32 off, PyTorch's default for matrix products), each step ended
 by `loss.item()` (which waits for the GPU), `--batch 16` for the authors' recipe, the default
 STEPS 20 after 3 warm-up steps, and the peak GPU memory `torch.cuda.max_memory_allocated`
@@ -48,7 +48,7 @@ BATCH = 4
 PRIOR_K = 4
 PRIOR_SIDE = 128
 HERE = Path(__file__).resolve().parent
-MODEL_BENCH = HERE.parents[1] / "echoone" / "benches" / "torch_model.py"
+MODEL_BENCH = HERE.parents[1] / "model" / "benches" / "torch_model.py"
 
 
 def load(name, path):
