@@ -1,10 +1,12 @@
 //! Runs both examples in-process, without downloads: `sam_click` on the tiny SAM checkpoint of
-//! echoone-sam's parity fixtures, and `frozen_encoder_head` for a few steps on the tiny SAM.
+//! echoone-sam's parity fixtures (its mask equal to official SAM's on the same image and click),
+//! and `frozen_encoder_head` for a few steps on the tiny SAM.
 
 use std::path::{Path, PathBuf};
 
 use burn::backend::Autodiff;
 use burn_flex::Flex;
+use echoone_sam::npy::{NpyArray, read_npy};
 
 #[allow(dead_code)]
 #[path = "../examples/sam_click.rs"]
@@ -28,24 +30,70 @@ fn args(items: &[&Path]) -> Vec<String> {
     items.iter().map(|p| p.display().to_string()).collect()
 }
 
+/// A `.npy` fixture of echoone-sam's parity tests, written by the official `segment-anything`
+/// (crates/sam/tests/fixtures/generate.py).
+fn official(rel: &str) -> NpyArray {
+    read_npy(sam_fixtures().join(rel)).unwrap()
+}
+
 #[test]
-fn sam_click_writes_a_mask_of_the_image_size() {
+fn sam_click_writes_official_sams_mask() {
+    // The parity fixtures' second image (150 rows x 101 columns) and its single-point case: the
+    // official SamPredictor's logits at the image's size for one foreground click at
+    // (40.4, 75), with the weights of tiny.pth. The example's mask must be those logits > 0.
     let dir = tempfile::tempdir().unwrap();
-    let config = tiny_json();
+    let pixels = official("tiny/image1/image.npy");
+    let [height, width, 3] = pixels.shape[..] else {
+        panic!("image.npy of shape {:?}", pixels.shape)
+    };
     let image = dir.path().join("echo.png");
-    image::RgbImage::from_fn(90, 70, |x, y| {
-        image::Rgb([(x * 2) as u8, (y * 3) as u8, 128])
-    })
-    .save(&image)
-    .unwrap();
+    let bytes = pixels.data.iter().map(|&v| v as u8).collect();
+    image::RgbImage::from_raw(width as u32, height as u32, bytes)
+        .unwrap()
+        .save(&image)
+        .unwrap();
+    let click = official("tiny/image1/point_single_in_point_coords.npy");
+    assert_eq!(
+        official("tiny/image1/point_single_in_point_labels.npy").data,
+        [1.0]
+    );
+    let logits = official("tiny/image1/point_single_masks.npy");
+    assert_eq!(logits.shape, [1, height, width]);
+
     let out = dir.path().join("mask.png");
     let checkpoint = sam_fixtures().join("tiny.pth");
     let mut a = args(&[&checkpoint, &image]);
-    a.extend(["40".into(), "30".into()]);
-    a.extend(args(&[&out, &config]));
+    a.extend(click.data.iter().map(|c| c.to_string()));
+    a.extend(args(&[&out, &tiny_json()]));
     sam_click::run(&a).unwrap();
     let mask = image::open(&out).unwrap().to_luma8();
-    assert_eq!(mask.dimensions(), (90, 70));
+    assert_eq!(mask.dimensions(), (width as u32, height as u32));
+
+    // Not a trivial mask: official SAM marks 6,996 of the 15,150 pixels (46 %).
+    let area = logits.data.iter().filter(|&&v| v > 0.0).count();
+    assert!(
+        area > logits.data.len() / 10 && area < logits.data.len() * 9 / 10,
+        "official SAM's mask covers {area} of {} pixels",
+        logits.data.len()
+    );
+    // Equal pixel for pixel, but where official SAM's logit is within echoone-sam's parity
+    // tolerance (1e-4) of 0 and either side is right: 66 such pixels, all equal as well
+    // (measured).
+    let wrong: Vec<(usize, usize)> = logits
+        .data
+        .iter()
+        .zip(mask.as_raw())
+        .enumerate()
+        .filter(|(_, (v, m))| v.abs() >= 1e-4 && (**v > 0.0) != (**m == 255))
+        .map(|(i, _)| (i % width, i / width))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} of {} pixels differ from official SAM's mask, first at (x, y) = {:?}",
+        wrong.len(),
+        logits.data.len(),
+        wrong.first()
+    );
     assert!(mask.pixels().all(|p| p[0] == 0 || p[0] == 255));
 }
 
