@@ -14,7 +14,7 @@ use echoone_metrics::{Confusion, DiscStep, LabelMap};
 use echoone_model::EchoOneConfig;
 use echoone_train::checkpoint_eval::EvalRequest;
 use echoone_train::clicks::Prompts;
-use echoone_train::ef::{EfReport, Source, compare, measure_sources, write_report};
+use echoone_train::ef::{EfReport, Source, cases_of, compare, measure_sources, write_report};
 use echoone_train::predict::{Predictor, Prompting};
 use echoone_train::{Checkpoint, RunOptions, TrainConfig, evaluate_checkpoint, select_samples};
 use image::GrayImage;
@@ -164,6 +164,7 @@ fn train_evaluate_predict_and_measure_ef_on_the_synthetic_echoes() {
         checkpoint: Some(ckpt.dir.clone()),
         discs: DiscStep::PerPhase,
         comparisons,
+        cases: cases_of(&rows, &skipped),
         skipped,
         rows,
     };

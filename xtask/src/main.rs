@@ -2,14 +2,16 @@
 //!
 //! Every command is a thin wrapper: it builds the owning package in release mode and runs its
 //! binary with the remaining arguments, so `cargo xtask sam --help` shows the real flags.
-//! `train`, `ablate`, `eval` and `predict` run the `echoone` binary of echoone-train, built with
-//! the cargo feature of the backend named by `--backend` (flex by default).
+//! `train`, `ablate`, `eval`, `predict` and `ef` run the `echoone` binary of echoone-train,
+//! built with the cargo feature of the backend named by `--backend`, else of the one the run
+//! they work on recorded, else flex.
 
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
 mod parity;
+mod run_backend;
 
 /// A workflow: the command word, the package and binary that implement it, and a summary.
 struct Workflow {
@@ -182,17 +184,14 @@ fn bench(args: &[String]) -> Result<ExitCode> {
     run(cmd)
 }
 
-/// The cargo feature of the `--backend` in `args` (`--backend X` or `--backend=X`), flex by
-/// default.
-fn backend(args: &[String]) -> Result<&str> {
-    let mut value = "flex";
-    for (i, a) in args.iter().enumerate() {
-        if let Some(v) = a.strip_prefix("--backend=") {
-            value = v;
-        } else if a == "--backend" {
-            value = args.get(i + 1).map(String::as_str).unwrap_or("");
-        }
-    }
+/// The cargo feature of the backend for `args`: `--backend X` (or `--backend=X`); else the
+/// backend the run it works on recorded ([`run_backend::recorded`]); else flex.
+fn backend(args: &[String]) -> Result<&'static str> {
+    let value = match run_backend::flag_value(args, "--backend") {
+        Some(v) => v.to_string(),
+        None => run_backend::recorded(args, std::path::Path::new("runs"))?
+            .unwrap_or_else(|| "flex".into()),
+    };
     match BACKENDS.iter().find(|(name, _)| *name == value) {
         Some((_, feature)) => Ok(feature),
         None => bail!(

@@ -62,6 +62,15 @@ pub fn write(dir: &Path, subset: &str, samples: &[Sample]) -> Result<()> {
             s.info.stem()
         )));
     }
+    if let Some(s) = samples
+        .iter()
+        .find(|s| s.info.split == Some(Split::External))
+    {
+        return Err(DataError::Invalid(format!(
+            "sample {} is external to a run: the layout has only train, val and test lists",
+            s.info.stem()
+        )));
+    }
     if dir.exists() {
         let mut entries = std::fs::read_dir(dir).map_err(io(dir))?;
         if entries.next().is_some() {

@@ -80,6 +80,8 @@ pub struct ItemMeta {
     pub case: String,
     /// Plane.
     pub plane: Plane,
+    /// The split of the case, when assigned.
+    pub split: Option<Split>,
     /// Pixel spacing [x, y] in mm at model size, when the source gives one.
     pub spacing: Option<[f64; 2]>,
 }
@@ -211,6 +213,7 @@ fn prepare(index: usize, s: &Sample, size: usize) -> Prepared {
             centre: s.info.centre.clone(),
             case: s.info.case.clone(),
             plane: s.info.plane,
+            split: s.info.split,
             spacing,
         },
     }

@@ -207,7 +207,7 @@ impl fmt::Display for Phase {
     }
 }
 
-/// A data split.
+/// A data split: one of the three a run gives its cases, or external to the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
@@ -217,22 +217,27 @@ pub enum Split {
     Val,
     /// Test.
     Test,
+    /// A case a run never saw (neither trained, validated nor tested on), evaluated with the
+    /// run's checkpoint: never counted as any of the run's splits.
+    External,
 }
 
 impl Split {
-    /// All splits.
+    /// The three splits a run gives its cases (not [`Split::External`]).
     pub const ALL: [Split; 3] = [Split::Train, Split::Val, Split::Test];
 
-    /// The name: train, val or test.
+    /// The name: train, val, test or external.
     pub fn name(self) -> &'static str {
         match self {
             Split::Train => "train",
             Split::Val => "val",
             Split::Test => "test",
+            Split::External => "external",
         }
     }
 
-    /// The split named `name` (train, val/valid/validation, test; any case).
+    /// The run split named `name` (train, val/valid/validation, test; any case); `external` is
+    /// no dataset's split, so it is not parsed here.
     pub fn parse(name: &str) -> Option<Self> {
         match name.trim().to_ascii_lowercase().as_str() {
             "train" | "training" => Some(Split::Train),
@@ -252,7 +257,8 @@ impl fmt::Display for Split {
 /// What is known about a sample besides its pixels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SampleInfo {
-    /// Dataset name (camus, hmcqu, echonet, png, synthetic).
+    /// Dataset name (camus, hmcqu, echonet, png, or `synthetic-seedS` for the generator's seed
+    /// S): with the case id, what identifies a case across runs and commands.
     pub dataset: String,
     /// Acquisition centre or sub-set, when known.
     pub centre: Option<String>,
@@ -266,7 +272,8 @@ pub struct SampleInfo {
     pub frame: Option<u32>,
     /// Pixel spacing [x, y] in millimetres, when known.
     pub spacing: Option<[f64; 2]>,
-    /// The official split, when the dataset defines one.
+    /// The split: the official one when the dataset defines one; once a run's split is
+    /// assigned ([`crate::split::assign`], [`crate::split::SplitFile::apply`]), the run's.
     pub split: Option<Split>,
 }
 

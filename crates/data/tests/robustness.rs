@@ -440,7 +440,7 @@ fn split_file_survives_any_content() {
         &path,
         "splits.json",
         text_variants("splits.json", &seed, 16, 141),
-        |p: &Path| echoone_data::split::assign(&mut samples.clone(), &plan, Some(p)),
+        |p: &Path| echoone_data::split::assign(&mut samples.clone(), &plan, Some(p)).map(drop),
     );
 }
 

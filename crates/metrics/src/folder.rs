@@ -86,6 +86,7 @@ pub fn evaluate_folders(
             spacing: *spacing,
             plane: None,
             centre: None,
+            split: None,
             metrics,
         });
     }

@@ -24,6 +24,7 @@ impl Summary {
         for (title, groups) in [
             ("plane", &self.statistics.per_plane),
             ("centre", &self.statistics.per_centre),
+            ("split", &self.statistics.per_split),
         ] {
             for (name, per_label) in groups {
                 let _ = writeln!(out, "\n## {title} {name}\n");

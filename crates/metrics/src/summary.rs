@@ -63,6 +63,8 @@ pub struct CaseResult {
     pub plane: Option<String>,
     /// The dataset or centre, when known.
     pub centre: Option<String>,
+    /// The split the case belongs to (train, val, test, or external to the run), when known.
+    pub split: Option<String>,
     /// The metrics of each label.
     pub metrics: BTreeMap<u32, StructureMetrics>,
 }
@@ -76,7 +78,8 @@ pub struct Summary {
     pub mean: BTreeMap<String, BTreeMap<&'static str, Nullable>>,
     /// Per metric, the mean over labels of the per-label means (labels without one left out).
     pub foreground_mean: BTreeMap<&'static str, Nullable>,
-    /// Mean, std, median and the NaN/inf counts, per label, pooled, per plane, per centre.
+    /// Mean, std, median and the NaN/inf counts, per label, pooled, per plane, per centre and
+    /// per split.
     pub statistics: Statistics,
     /// How empty masks, units and exclusions are handled.
     pub conventions: BTreeMap<&'static str, &'static str>,
@@ -102,6 +105,9 @@ pub struct CaseJson {
     /// The dataset or centre, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub centre: Option<String>,
+    /// The split of the case, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<String>,
     /// Per label ("1", "2", ...), every metric and the pixel counts.
     pub metrics: BTreeMap<String, LabelJson>,
 }
@@ -148,6 +154,9 @@ pub struct Statistics {
     pub per_plane: BTreeMap<String, BTreeMap<String, MetricStats>>,
     /// Per dataset/centre, then per label (empty when no case names one).
     pub per_centre: BTreeMap<String, BTreeMap<String, MetricStats>>,
+    /// Per split, then per label (absent when no case names one).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_split: BTreeMap<String, BTreeMap<String, MetricStats>>,
 }
 
 const CONVENTIONS: [(&str, &str); 6] = [
@@ -236,6 +245,7 @@ impl Summary {
                 foreground,
                 per_plane: grouped(|c| c.plane.as_ref()),
                 per_centre: grouped(|c| c.centre.as_ref()),
+                per_split: grouped(|c| c.split.as_ref()),
             },
             conventions: CONVENTIONS.into_iter().collect(),
         }
@@ -276,6 +286,7 @@ fn case_json(c: &CaseResult) -> CaseJson {
         spacing: [c.spacing.axis0, c.spacing.axis1],
         plane: c.plane.clone(),
         centre: c.centre.clone(),
+        split: c.split.clone(),
         metrics: c
             .metrics
             .iter()

@@ -3,7 +3,7 @@
 //! structure, plane and centre, in pixels and (where the data give a spacing) millimetres, with
 //! overlays.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use burn::tensor::backend::Backend;
 use echoone_data::{Mode, Sample, Structure};
@@ -122,39 +122,6 @@ pub fn evaluate_checkpoint<B: Backend>(
         });
     }
     Ok(reports)
-}
-
-/// The samples to evaluate: `specs` when given (all their samples, or one split), else the
-/// run's own data and split (`splits.json` of the experiment holding the checkpoint).
-pub fn select_samples(
-    ckpt: &Checkpoint,
-    specs: &[String],
-    split: Option<echoone_data::Split>,
-) -> Result<Vec<Sample>> {
-    let experiment = experiment_of(&ckpt.dir);
-    let (specs, splits) = if specs.is_empty() {
-        let splits = experiment.map(|e| e.join("splits.json"));
-        (ckpt.config.datasets.clone(), splits)
-    } else {
-        (specs.to_vec(), None)
-    };
-    let mut samples = Vec::new();
-    for spec in &specs {
-        samples.extend(echoone_data::DatasetSpec::parse(spec)?.load()?);
-    }
-    if let Some(split) = split {
-        // The run's own splits.json when there is one; else the plan's seeded draw.
-        let file = splits.filter(|p| p.is_file());
-        echoone_data::split::assign(&mut samples, &ckpt.config.split, file.as_deref())?;
-        samples.retain(|s| s.info.split == Some(split));
-    }
-    Ok(samples)
-}
-
-/// The experiment folder holding checkpoint folder `dir` (`EXP/checkpoints/NAME`).
-fn experiment_of(dir: &Path) -> Option<PathBuf> {
-    let exp = dir.parent()?.parent()?;
-    exp.join("config.json").is_file().then(|| exp.to_path_buf())
 }
 
 /// `prompts.md`: the Dice of the same checkpoint and data under several click sources, per

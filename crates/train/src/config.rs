@@ -250,6 +250,7 @@ impl TrainConfig {
         if self.datasets.is_empty() {
             return bad("at least one dataset is needed".into());
         }
+        self.split.validate()?;
         if let Some(m) = self
             .module_lr
             .iter()

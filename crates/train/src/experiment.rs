@@ -1,7 +1,7 @@
 //! The experiment folder: where every artefact of a run lives.
 //!
 //! ```text
-//! OUT/config.json  splits.json  metrics.csv  curves.png  summary.json  summary.md
+//! OUT/config.json  splits.json  backend.json  metrics.csv  curves.png  summary.json  summary.md
 //! OUT/steps.csv  events.jsonl   (logs, appended to by --resume)
 //! OUT/prior/       prior.json  centre_masks.npy  purity.md   (PC-Mask on)
 //! OUT/checkpoints/latest/  checkpoints/best/   (model, optimiser, state, config, prior)
@@ -9,6 +9,8 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
 
 use crate::config::TrainConfig;
 use crate::error::{Result, TrainError};
@@ -60,6 +62,11 @@ impl Experiment {
         self.dir.join("splits.json")
     }
 
+    /// `backend.json` (see [`RunBackend`]).
+    pub fn backend(&self) -> PathBuf {
+        self.dir.join(RunBackend::FILE)
+    }
+
     /// `prior/`.
     pub fn prior(&self) -> PathBuf {
         self.dir.join("prior")
@@ -94,6 +101,48 @@ impl Experiment {
     pub fn write_overlays(&self, epoch: usize, kept: &[KeptItem]) -> Result<()> {
         let dir = self.dir.join("overlays").join(format!("epoch_{epoch:03}"));
         write_overlays(&dir, kept)
+    }
+}
+
+/// `backend.json`: the backend and device a run last trained on, which the commands that use
+/// its checkpoints (`eval`, `predict`, `ef`, `train --resume`) take unless told otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunBackend {
+    /// The backend's name as `--backend` takes it: flex, ndarray, tch, cuda, cuda-unfused.
+    pub backend: String,
+    /// The main device as `--device` takes it: cpu, or cuda:N.
+    pub device: String,
+}
+
+impl RunBackend {
+    /// The file name in the run folder.
+    pub const FILE: &'static str = "backend.json";
+
+    /// Writes the file into the run folder `run`, atomically.
+    pub fn save(&self, run: &Path) -> Result<()> {
+        let path = run.join(Self::FILE);
+        let text = serde_json::to_string_pretty(self).map_err(|e| TrainError::file(&path, e))?;
+        echoone_data::png_io::write_atomic(&path, (text + "\n").as_bytes())?;
+        Ok(())
+    }
+
+    /// The backend recorded by the run that `path` names: a run folder, or one of its
+    /// checkpoint folders (`RUN/checkpoints/NAME`). `None` when the run records none (runs
+    /// written before 2026-12-06, or trained through the library).
+    pub fn of_run(path: &Path) -> Result<Option<Self>> {
+        let candidates = [Some(path), path.parent().and_then(Path::parent)];
+        let Some(file) = candidates
+            .into_iter()
+            .flatten()
+            .map(|dir| dir.join(Self::FILE))
+            .find(|f| f.is_file())
+        else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(&file).map_err(|e| TrainError::file(&file, e))?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| TrainError::file(&file, format!("not a backend record: {e}")))
     }
 }
 

@@ -23,6 +23,7 @@ pub mod predict;
 pub mod prior;
 pub mod progress;
 pub mod run_log;
+pub mod run_splits;
 pub mod schedule;
 pub mod step;
 pub mod steps_log;
@@ -31,14 +32,15 @@ pub mod trainer;
 pub mod video;
 
 pub use checkpoint::{Checkpoint, TrainState};
-pub use checkpoint_eval::{EvalReport, EvalRequest, evaluate_checkpoint, select_samples};
+pub use checkpoint_eval::{EvalReport, EvalRequest, evaluate_checkpoint};
 pub use config::{
     ExtractorChoice, FreezePolicy, ItemOrder, ModuleLr, OptimizerKind, Schedule, TrainConfig,
 };
 pub use error::{Result, TrainError};
-pub use experiment::Experiment;
+pub use experiment::{Experiment, RunBackend};
 pub use history::EpochRecord;
 pub use model_eval::{EvalOptions, Evaluation, evaluate};
 pub use parallel::{Share, parallel_step, shares};
+pub use run_splits::{run_samples, select_samples};
 pub use step::{LossTerms, train_step};
 pub use trainer::{RunOptions, RunSummary, train, train_on};

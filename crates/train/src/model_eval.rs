@@ -68,13 +68,15 @@ pub struct EvalOptions<'a> {
     pub prompts: Prompts,
 }
 
+/// The result of one (image, structure) item, named `dataset/stem:structure` (unique across
+/// datasets whose case names repeat) and grouped by plane, dataset/centre and split.
 fn case(
     meta: &ItemMeta,
     structure: Structure,
     m: StructureMetrics,
     spacing: Spacing,
 ) -> CaseResult {
-    let name = format!("{}:{}", meta.stem, structure.name());
+    let name = format!("{}/{}:{}", meta.dataset, meta.stem, structure.name());
     let centre = match &meta.centre {
         Some(c) => format!("{}/{c}", meta.dataset),
         None => meta.dataset.clone(),
@@ -85,6 +87,7 @@ fn case(
         spacing,
         plane: Some(meta.plane.name().to_string()),
         centre: Some(centre),
+        split: meta.split.map(|s| s.name().to_string()),
         metrics: BTreeMap::from([(u32::from(structure.label()), m)]),
     }
 }

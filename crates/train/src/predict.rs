@@ -179,6 +179,11 @@ impl<B: Backend> Predictor<B> {
         })
     }
 
+    /// The checkpoint it predicts with.
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.ckpt
+    }
+
     /// Segments every frame of `input` and writes `<stem>[_fNNNN]_label.png`,
     /// `<stem>[_fNNNN]_overlay.png` and `<stem>_label.nii.gz` into `out`; for a sequence also
     /// the LV area curve and the beats with their EF ([`write_video_report`]).
@@ -190,7 +195,7 @@ impl<B: Backend> Predictor<B> {
     ) -> Result<Written> {
         if matches!(prompting, Prompting::Auto) && self.ckpt.prior.is_none() {
             return Err(TrainError::Config(
-                "--auto-prompt takes its clicks from PC-Mask's coarse masks, but this model was \
+                "--prompts auto takes its clicks from PC-Mask's coarse masks, but this model was \
                  trained without PC-Mask: give --point STRUCTURE:X,Y instead"
                     .into(),
             ));

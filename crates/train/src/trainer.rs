@@ -24,7 +24,7 @@ use crate::clicks::Prompts;
 use crate::config::{OptimizerKind, TrainConfig};
 use crate::data;
 use crate::error::{Result, TrainError};
-use crate::experiment::Experiment;
+use crate::experiment::{Experiment, RunBackend};
 use crate::extractor;
 use crate::history::{self, EpochRecord};
 use crate::model;
@@ -64,6 +64,9 @@ pub struct RunOptions {
     /// The kernels the backend compiled so far, where it compiles them (shown while the run
     /// warms up, and written to `steps.csv`).
     pub kernels: Option<fn() -> usize>,
+    /// The backend and device the run trains on, recorded in the run's `backend.json` for the
+    /// commands that use its checkpoints (`None`: nothing recorded).
+    pub backend: Option<RunBackend>,
 }
 
 /// What a run ended with.
@@ -169,6 +172,9 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         progress.line(&format!("loading {}", config.datasets.join(", ")));
         let exp = Experiment::open(&options.out, &config, options.resume)?;
         config.save_json(&exp.config())?;
+        if let Some(backend) = &options.backend {
+            backend.save(&exp.dir)?;
+        }
         let log = RunLog::open(&exp.events())?;
         let samples = data::load_samples(&config.datasets, &config, &exp.splits())?;
         let (train, val) = data::train_and_val(&samples, &config)?;
@@ -182,6 +188,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                 "total_steps": per_epoch * config.epochs,
                 "checkpoint_every": config.checkpoint_every,
                 "devices": devices.len(),
+                "backend": options.backend,
             }),
         )?;
         progress.line(&format!(

@@ -111,7 +111,8 @@ fn train_writes_the_artefact_tree_and_the_loss_goes_down() {
         "--checkpoint",
         out.to_str().unwrap(),
         image.to_str().unwrap(),
-        "--auto-prompt",
+        "--prompts",
+        "auto",
         "--out",
         pred_out.to_str().unwrap(),
     ]));
@@ -224,7 +225,8 @@ fn train_writes_the_artefact_tree_and_the_loss_goes_down() {
         "--checkpoint",
         out.to_str().unwrap(),
         tmp.path().join("cine.nii.gz").to_str().unwrap(),
-        "--auto-prompt",
+        "--prompts",
+        "auto",
         "--out",
         pred_out.to_str().unwrap(),
     ]));
@@ -352,7 +354,8 @@ fn bad_input_gets_a_clear_error() {
         "--checkpoint",
         o,
         "/no/such.png",
-        "--auto-prompt",
+        "--prompts",
+        "auto",
         "--out",
         o,
     ]));
@@ -530,7 +533,10 @@ fn auto_prompt_segments_the_lv_as_well_as_a_click() {
             .collect();
         let p = echoone_data::prompt::eval_point(&lv, 64);
         let point = format!("LV:{},{}", p.x, p.y);
-        auto.push(lv_dice(&sample.label, &label(&["--auto-prompt"], "auto")));
+        auto.push(lv_dice(
+            &sample.label,
+            &label(&["--prompts", "auto"], "auto"),
+        ));
         clicked.push(lv_dice(
             &sample.label,
             &label(&["--point", &point], "click"),

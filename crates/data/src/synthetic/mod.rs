@@ -113,6 +113,13 @@ impl SyntheticConfig {
         format!("synth{:04}", case + 1)
     }
 
+    /// The dataset name of the samples: `synthetic-seedS`, so that the cases of two seeds
+    /// (other patients under the same case names) are never taken for one another; sizes,
+    /// planes and phases draw the same patients, so they share it.
+    pub fn dataset_name(&self) -> String {
+        format!("synthetic-seed{}", self.seed)
+    }
+
     /// Image `index` in case-major order (case, then plane, then phase).
     pub fn sample(&self, index: usize) -> Result<Sample> {
         self.validate()?;
@@ -160,7 +167,7 @@ impl SyntheticConfig {
             Phase::Es => (1.0, 2),
         };
         let (image, label, spacing) = self.render(case, plane, c, noise);
-        let mut info = SampleInfo::new("synthetic", Self::case_name(case));
+        let mut info = SampleInfo::new(self.dataset_name(), Self::case_name(case));
         info.plane = plane;
         info.phase = Some(phase);
         info.spacing = Some([spacing, spacing]);

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use echoone_data::reference::EfReference;
-use echoone_data::{Phase, Plane, Sample};
+use echoone_data::{Phase, Plane, Sample, Split};
 use echoone_metrics::{
     BinaryMask, DiscProfile, DiscStep, Spacing, Volumes, biplane, disc_profile,
     largest_component_filled, single_plane,
@@ -62,8 +62,12 @@ impl Method {
 /// One case's volumes from one source (NaN where the source does not give the value).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseVolumes {
+    /// The dataset of the case (with the case id, what identifies it).
+    pub dataset: String,
     /// The case (patient) id.
     pub case: String,
+    /// The split of the case (the run's, or external to it), when assigned.
+    pub split: Option<Split>,
     /// Where the values come from.
     pub source: Source,
     /// End-diastolic volume, ml.
@@ -79,19 +83,28 @@ pub struct CaseVolumes {
 /// A case a source could not measure, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Skipped {
+    /// The dataset of the case.
+    pub dataset: String,
     /// The case id.
     pub case: String,
+    /// The split of the case, when assigned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
     /// The source that skipped it.
     pub source: Source,
     /// Why.
     pub reason: String,
 }
 
-/// The reference values as rows (EF from the volumes when the dataset states only those).
-pub fn reference_rows(references: &[EfReference]) -> Vec<CaseVolumes> {
+/// The reference values as rows (EF from the volumes when the dataset states only those), each
+/// given the dataset and split of the samples of its case; references of cases that `samples`
+/// do not hold are left out. The references must be those of `samples`' dataset: they name
+/// their cases only.
+pub fn reference_rows(references: &[EfReference], samples: &[&Sample]) -> Vec<CaseVolumes> {
     references
         .iter()
         .filter_map(|r| {
+            let sample = samples.iter().find(|s| s.info.case == r.case)?;
             let (edv, esv) = (r.edv_ml.unwrap_or(f64::NAN), r.esv_ml.unwrap_or(f64::NAN));
             let ef = r.ef_pct.unwrap_or_else(|| {
                 Volumes {
@@ -101,7 +114,9 @@ pub fn reference_rows(references: &[EfReference]) -> Vec<CaseVolumes> {
                 .ef_pct()
             });
             ef.is_finite().then(|| CaseVolumes {
+                dataset: sample.info.dataset.clone(),
                 case: r.case.clone(),
+                split: sample.info.split,
                 source: Source::Reference,
                 edv_ml: edv,
                 esv_ml: esv,
@@ -112,7 +127,8 @@ pub fn reference_rows(references: &[EfReference]) -> Vec<CaseVolumes> {
         .collect()
 }
 
-/// The volumes of every case from `labels` (one label map per sample, LV = 1), as `source`:
+/// The volumes of every case (a dataset and case id) from `labels` (one label map per sample,
+/// LV = 1), as `source`:
 /// biplane (disc height by `step`) where a case has 2CH and 4CH at ED and ES, else single plane
 /// on 4CH, else on 2CH.
 pub fn measure(
@@ -121,18 +137,20 @@ pub fn measure(
     source: Source,
     step: DiscStep,
 ) -> (Vec<CaseVolumes>, Vec<Skipped>) {
-    let mut by_case: BTreeMap<&str, BTreeMap<(Plane, Phase), usize>> = BTreeMap::new();
+    // Cases by (dataset, case): two datasets may use the same case names.
+    let mut by_case: BTreeMap<(&str, &str), Views> = BTreeMap::new();
     for (i, s) in samples.iter().enumerate() {
         if let Some(phase) = s.info.phase {
             by_case
-                .entry(&s.info.case)
+                .entry((&s.info.dataset, &s.info.case))
                 .or_default()
                 .entry((s.info.plane, phase))
                 .or_insert(i);
         }
     }
     let (mut rows, mut skipped) = (Vec::new(), Vec::new());
-    for (case, views) in by_case {
+    for ((dataset, case), views) in by_case {
+        let split = views.values().next().and_then(|&i| samples[i].info.split);
         let has = |plane| {
             views.contains_key(&(plane, Phase::Ed)) && views.contains_key(&(plane, Phase::Es))
         };
@@ -141,7 +159,9 @@ pub fn measure(
             .filter(|&p| has(p))
             .collect();
         let skip = |reason: String| Skipped {
+            dataset: dataset.to_string(),
             case: case.to_string(),
+            split,
             source,
             reason,
         };
@@ -190,7 +210,9 @@ pub fn measure(
         };
         match volumes {
             Ok((v, method)) => rows.push(CaseVolumes {
+                dataset: dataset.to_string(),
                 case: case.to_string(),
+                split,
                 source,
                 edv_ml: v.edv_ml,
                 esv_ml: v.esv_ml,
@@ -202,6 +224,9 @@ pub fn measure(
     }
     (rows, skipped)
 }
+
+/// The sample index of each (plane, phase) view of one case.
+type Views = BTreeMap<(Plane, Phase), usize>;
 
 /// The LV (label 1) of a label map.
 pub(crate) fn lv_mask(label: &GrayImage) -> BinaryMask {

@@ -9,7 +9,7 @@ mod report;
 
 pub(crate) use cases::lv_mask;
 pub use cases::{CaseVolumes, Method, Skipped, Source, measure};
-pub use report::{Comparison, EfReport, compare, write_report};
+pub use report::{CaseSplit, Comparison, EfReport, cases_of, compare, write_report};
 
 use burn::tensor::backend::Backend;
 use echoone_data::reference::EfReference;
@@ -22,7 +22,9 @@ use crate::predict::{Predictor, Prompting};
 
 /// Every source's volumes of every case: the reference rows, the masks' volumes, and, with a
 /// `predictor`, the volumes of its masks prompted by PC-Mask alone (only the apical 2CH/4CH
-/// ED/ES images are segmented, `batch` at a time); biplane disc heights by `step`.
+/// ED/ES images are segmented, `batch` at a time); biplane disc heights by `step`. The
+/// `references` are those of the dataset of `samples` (they name cases only): measure each
+/// dataset by a call of its own.
 pub fn measure_sources<B: Backend>(
     samples: &[Sample],
     references: &[EfReference],
@@ -36,7 +38,8 @@ pub fn measure_sources<B: Backend>(
             s.info.phase.is_some() && matches!(s.info.plane, Plane::TwoChamber | Plane::FourChamber)
         })
         .collect();
-    let mut rows = cases::reference_rows(references);
+    let all: Vec<&Sample> = samples.iter().collect();
+    let mut rows = cases::reference_rows(references, &all);
     let mut skipped = Vec::new();
     let masks: Vec<&GrayImage> = used.iter().map(|s| &s.label).collect();
     let (r, s) = measure(&used, &masks, Source::Masks, step);

@@ -1,9 +1,11 @@
 //! Agreement of each measured source with the reference (or with the masks when the dataset
 //! states no reference), and the files that report it.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use echoone_data::Split;
 use echoone_metrics::{Agreement, DiscStep};
 use echoone_plot::{Chart, Colour, Figure, RefLine, Series, SeriesStyle};
 use serde::Serialize;
@@ -39,11 +41,40 @@ pub struct EfReport {
     pub discs: DiscStep,
     /// Masks and predictions against the reference; predictions against the masks.
     pub comparisons: Vec<Comparison>,
+    /// Every case with its dataset and split (the run's, or external to it).
+    pub cases: Vec<CaseSplit>,
     /// Cases a source could not measure.
     pub skipped: Vec<Skipped>,
     /// Every case's values.
     #[serde(skip)]
     pub rows: Vec<CaseVolumes>,
+}
+
+/// A case of the report and its split.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct CaseSplit {
+    /// The dataset.
+    pub dataset: String,
+    /// The case id.
+    pub case: String,
+    /// The split (`train`, `val`, `test`, `external`), when assigned.
+    pub split: Option<Split>,
+}
+
+/// Every case of `rows` and `skipped`, once each, sorted.
+pub fn cases_of(rows: &[CaseVolumes], skipped: &[Skipped]) -> Vec<CaseSplit> {
+    let all = rows
+        .iter()
+        .map(|r| (&r.dataset, &r.case, r.split))
+        .chain(skipped.iter().map(|s| (&s.dataset, &s.case, s.split)));
+    let set: BTreeSet<CaseSplit> = all
+        .map(|(dataset, case, split)| CaseSplit {
+            dataset: dataset.clone(),
+            case: case.clone(),
+            split,
+        })
+        .collect();
+    set.into_iter().collect()
 }
 
 /// The comparisons of `rows`: masks and predicted against reference, predicted against masks,
@@ -79,7 +110,7 @@ fn matched(
         .filter(|r| r.source == source)
         .filter_map(|r| {
             rows.iter()
-                .find(|o| o.source == against && o.case == r.case)
+                .find(|o| o.source == against && o.dataset == r.dataset && o.case == r.case)
                 .map(|o| (r, o))
         })
         .collect()
@@ -90,7 +121,7 @@ fn matched(
 pub fn write_report(report: &EfReport, out: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out).map_err(|e| TrainError::file(out, e))?;
     let mut written = Vec::new();
-    let mut csv = String::from("case,source,edv_ml,esv_ml,ef_pct,method\n");
+    let mut csv = String::from("case,source,edv_ml,esv_ml,ef_pct,method,dataset,split\n");
     for r in &report.rows {
         let v = |x: f64| {
             if x.is_finite() {
@@ -101,13 +132,15 @@ pub fn write_report(report: &EfReport, out: &Path) -> Result<Vec<PathBuf>> {
         };
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{}",
             r.case,
             r.source.name(),
             v(r.edv_ml),
             v(r.esv_ml),
             v(r.ef_pct),
-            r.method.name()
+            r.method.name(),
+            r.dataset,
+            r.split.map_or("", |s| s.name())
         );
     }
     written.push(write_text(&out.join("volumes.csv"), &csv)?);
@@ -188,6 +221,18 @@ fn summary(report: &EfReport, has_plot: bool) -> String {
         "Dataset `{}`, split `{}`.",
         report.dataset, report.split
     );
+    let mut per_split: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &report.cases {
+        *per_split
+            .entry(c.split.map_or("unassigned", |s| s.name()))
+            .or_insert(0) += 1;
+    }
+    let per_split: Vec<String> = per_split.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    let _ = writeln!(
+        md,
+        "Cases by split: {} (every case's split: `volumes.csv`, `ef.json`).",
+        per_split.join(", ")
+    );
     if let Some(c) = &report.checkpoint {
         let _ = writeln!(
             md,
@@ -255,10 +300,18 @@ fn summary(report: &EfReport, has_plot: bool) -> String {
     if !report.skipped.is_empty() {
         let _ = writeln!(
             md,
-            "\n## Skipped\n\n| case | source | reason |\n|---|---|---|"
+            "\n## Skipped\n\n| dataset | case | split | source | reason |\n|---|---|---|---|---|"
         );
         for s in &report.skipped {
-            let _ = writeln!(md, "| {} | {} | {} |", s.case, s.source.name(), s.reason);
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                s.dataset,
+                s.case,
+                s.split.map_or("-", |s| s.name()),
+                s.source.name(),
+                s.reason
+            );
         }
     }
     md

@@ -8,10 +8,12 @@ use clap::Args;
 use echoone_data::Split;
 use echoone_train::ablate::{self, Row, Variant};
 use echoone_train::{
-    Checkpoint, EvalRequest, RunOptions, TrainConfig, evaluate_checkpoint, select_samples, train_on,
+    Checkpoint, EvalRequest, RunBackend, RunOptions, TrainConfig, evaluate_checkpoint, run_samples,
+    train_on,
 };
 
 use echoone_train::clicks::Prompts;
+use echoone_train::run_splits::of_split;
 
 use crate::backend::{Devices, Job};
 use crate::train_cmd::{TrainArgs, default_out, newest_out, resolve_config, stopped_note};
@@ -68,8 +70,16 @@ impl Job for AblateArgs {
             }
         };
         let on = devices.training(base.replicas);
+        // The ablation folder records its backend as a run does, for `ablate --resume`; a
+        // folder holding another ablation keeps its own (training its first variant refuses).
+        if let Some(named) = &devices.named
+            && (self.train.resume || !out.join(RunBackend::FILE).exists())
+        {
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            named.save(&out)?;
+        }
         let mut rows = Vec::new();
-        let mut split_used = "test";
+        let mut held_out = Split::Test;
         for variant in variants {
             let dir = out.join(&variant.name);
             eprintln!("== ablation {} -> {}", variant.name, dir.display());
@@ -82,6 +92,7 @@ impl Job for AblateArgs {
                 dashboard: !self.train.no_dashboard,
                 fixed_shapes: devices.fixed_shapes,
                 kernels: devices.kernels,
+                backend: devices.named.clone(),
             };
             let run = train_on::<B>(ablate::apply(&base, &variant), &options, &on)
                 .with_context(|| format!("training variant {}", variant.name))?;
@@ -91,11 +102,13 @@ impl Job for AblateArgs {
                 return Ok(());
             }
             let ckpt = Checkpoint::open(&dir)?;
-            let mut samples = select_samples(&ckpt, &[], Some(Split::Test))?;
-            if samples.is_empty() {
-                split_used = "val";
-                samples = select_samples(&ckpt, &[], Some(Split::Val))?;
+            // The run's own data, each case in the split the run gave it; the test split, or
+            // validation when the data leave none for test.
+            let own = run_samples(&ckpt, &[])?;
+            if !own.iter().any(|s| s.info.split == Some(Split::Test)) {
+                held_out = Split::Val;
             }
+            let samples = of_split(own, Some(held_out))?;
             let Some(sources) =
                 Prompts::sources(&self.prompts, Prompts::GT, Prompts::Auto { refine: 0 })
             else {
@@ -111,9 +124,9 @@ impl Job for AblateArgs {
                     continue;
                 }
                 let eval_dir = if sources.len() > 1 {
-                    dir.join(format!("eval-{split_used}-{name}"))
+                    dir.join(format!("eval-{held_out}-{name}"))
                 } else {
-                    dir.join(format!("eval-{split_used}"))
+                    dir.join(format!("eval-{held_out}"))
                 };
                 names.push(*name);
                 evals.push((*prompts, eval_dir));
@@ -142,9 +155,9 @@ impl Job for AblateArgs {
                     &report.pixels,
                 ));
             }
-            ablate::write(&out, &rows, split_used)?;
+            ablate::write(&out, &rows, held_out.name())?;
         }
-        print!("{}", ablate::markdown(&rows, split_used));
+        print!("{}", ablate::markdown(&rows, held_out.name()));
         println!("\ncomparison in {}", out.join("ablation.md").display());
         Ok(())
     }

@@ -2,6 +2,7 @@
 
 use anyhow::{Result, bail};
 use burn::tensor::backend::AutodiffBackend;
+use echoone_train::RunBackend;
 
 #[cfg(feature = "cuda")]
 use crate::cuda_setup;
@@ -36,6 +37,8 @@ pub struct Devices<D> {
     pub fixed_shapes: bool,
     /// The kernels the backend compiled so far, where it compiles them (cuda).
     pub kernels: Option<fn() -> usize>,
+    /// The backend and main device by name, as a run records them in `backend.json`.
+    pub named: Option<RunBackend>,
 }
 
 impl<D: Clone> Devices<D> {
@@ -49,6 +52,18 @@ impl<D: Clone> Devices<D> {
             lone_cpu: false,
             fixed_shapes: false,
             kernels: None,
+            named: None,
+        }
+    }
+
+    /// These devices, named `device` on the backend `backend` (for the run's `backend.json`).
+    fn named(self, backend: &str, device: String) -> Self {
+        Self {
+            named: Some(RunBackend {
+                backend: backend.into(),
+                device,
+            }),
+            ..self
         }
     }
 
@@ -91,7 +106,7 @@ impl<D: Clone> Devices<D> {
 }
 
 /// Backends compiled in, for messages.
-fn compiled() -> Vec<&'static str> {
+pub fn compiled() -> Vec<&'static str> {
     [
         ("flex", cfg!(feature = "flex")),
         ("ndarray", cfg!(feature = "ndarray")),
@@ -115,14 +130,16 @@ pub fn dispatch(name: &str, device: Option<&str>, devices: &[usize], job: impl J
         #[cfg(feature = "flex")]
         "flex" => {
             let cpu = burn_flex::FlexDevice;
-            job.run::<burn_autodiff::Autodiff<burn_flex::Flex>>(Devices::cpu_threads(cpu, devices))
+            job.run::<burn_autodiff::Autodiff<burn_flex::Flex>>(
+                Devices::cpu_threads(cpu, devices).named(name, "cpu".into()),
+            )
         }
         #[cfg(feature = "ndarray")]
         "ndarray" => {
             let cpu = burn_ndarray::NdArrayDevice::Cpu;
-            job.run::<burn_autodiff::Autodiff<burn_ndarray::NdArray>>(Devices::cpu_threads(
-                cpu, devices,
-            ))
+            job.run::<burn_autodiff::Autodiff<burn_ndarray::NdArray>>(
+                Devices::cpu_threads(cpu, devices).named(name, "cpu".into()),
+            )
         }
         #[cfg(feature = "tch")]
         "tch" => {
@@ -131,13 +148,18 @@ pub fn dispatch(name: &str, device: Option<&str>, devices: &[usize], job: impl J
                 Some(i) => burn_tch::LibTorchDevice::Cuda(i),
                 None => burn_tch::LibTorchDevice::Cpu,
             };
-            job.run::<burn_autodiff::Autodiff<burn_tch::LibTorch>>(match devices {
-                [first, rest @ ..] => {
-                    Devices::many(dev(Some(*first)), rest.iter().map(|&i| dev(Some(i))))
+            let main = devices.first().copied().or(index);
+            let named = main.map_or_else(|| "cpu".to_string(), |i| format!("cuda:{i}"));
+            job.run::<burn_autodiff::Autodiff<burn_tch::LibTorch>>(
+                match devices {
+                    [first, rest @ ..] => {
+                        Devices::many(dev(Some(*first)), rest.iter().map(|&i| dev(Some(i))))
+                    }
+                    [] if index.is_none() => Devices::cpu(dev(None)),
+                    [] => Devices::many(dev(index), []),
                 }
-                [] if index.is_none() => Devices::cpu(dev(None)),
-                [] => Devices::many(dev(index), []),
-            })
+                .named(name, named),
+            )
         }
         #[cfg(feature = "cuda")]
         "cuda" | "cuda-unfused" => {
@@ -168,7 +190,8 @@ pub fn dispatch(name: &str, device: Option<&str>, devices: &[usize], job: impl J
             guard_cuda(|| {
                 let dev = burn_cuda::CudaDevice::new;
                 let on = Devices::many(dev(gpus[0]), gpus[1..].iter().map(|&i| dev(i)))
-                    .compiling(cuda_setup::kernels_compiled);
+                    .compiling(cuda_setup::kernels_compiled)
+                    .named(name, format!("cuda:{}", gpus[0]));
                 if name == "cuda" {
                     job.run::<burn_autodiff::Autodiff<burn_cuda::Cuda>>(on)
                 } else {

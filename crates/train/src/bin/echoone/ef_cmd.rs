@@ -8,9 +8,10 @@ use clap::Args;
 use echoone_data::reference::read_references;
 use echoone_data::{DatasetSpec, SplitPlan};
 use echoone_metrics::DiscStep;
-use echoone_train::Checkpoint;
-use echoone_train::ef::{EfReport, compare, measure_sources, write_report};
+use echoone_train::ef::{EfReport, cases_of, compare, measure_sources, write_report};
 use echoone_train::predict::Predictor;
+use echoone_train::run_splits::describe;
+use echoone_train::{Checkpoint, run_samples};
 
 use crate::backend::{Devices, Job};
 use crate::eval_cmd::parse_split;
@@ -24,8 +25,8 @@ pub struct EfArgs {
     /// A checkpoint (or experiment folder): adds the volumes of its predictions, no clicks.
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
-    /// Split: train, val, test or all (a checkpoint's own split of its data, else the default
-    /// seeded split).
+    /// Split: train, val or test (with --checkpoint, each case keeps the split its run gave it;
+    /// without, the default seeded split), external (cases the run never saw) or all.
     #[arg(long, default_value = "all")]
     pub split: String,
     /// Output folder.
@@ -60,28 +61,6 @@ impl Job for EfArgs {
             (None, Some(c)) => c.config.datasets.clone(),
             (None, None) => bail!("give --dataset SPEC (or --checkpoint RUN to use its data)"),
         };
-        let samples = match &ckpt {
-            Some(c) => echoone_train::select_samples(c, &specs, split)?,
-            None => {
-                let mut samples = Vec::new();
-                for spec in &specs {
-                    samples.extend(DatasetSpec::parse(spec)?.load()?);
-                }
-                if let Some(split) = split {
-                    echoone_data::split::assign(&mut samples, &SplitPlan::default(), None)?;
-                    samples.retain(|s| s.info.split == Some(split));
-                }
-                samples
-            }
-        };
-        let mut references = Vec::new();
-        for spec in &specs {
-            references.extend(
-                read_references(&DatasetSpec::parse(spec)?)
-                    .with_context(|| format!("reading the stated volumes of {spec}"))?,
-            );
-        }
-        references.retain(|r| samples.iter().any(|s| s.info.case == r.case));
         let predictor = match ckpt {
             Some(c) => Some(Predictor::<B::InnerBackend>::new(
                 c,
@@ -90,13 +69,47 @@ impl Job for EfArgs {
             )?),
             None => None,
         };
-        let (rows, skipped) = measure_sources(
-            &samples,
-            &references,
-            predictor.as_ref(),
-            self.batch_size,
-            discs,
-        )?;
+        // Each dataset measured apart: its references name its cases only.
+        let (mut rows, mut skipped, mut given) = (Vec::new(), Vec::new(), Vec::new());
+        for spec in &specs {
+            let samples = match &predictor {
+                // The split the run gave each case; external for cases it never saw.
+                Some(p) => run_samples(p.checkpoint(), std::slice::from_ref(spec))?,
+                None => {
+                    let mut samples = DatasetSpec::parse(spec)?.load()?;
+                    if split.is_some() {
+                        echoone_data::split::assign(&mut samples, &SplitPlan::default(), None)?;
+                    }
+                    samples
+                }
+            };
+            given.extend(samples.iter().map(|s| s.info.split));
+            let samples: Vec<_> = samples
+                .into_iter()
+                .filter(|s| split.is_none() || s.info.split == split)
+                .collect();
+            if samples.is_empty() {
+                continue;
+            }
+            let references = read_references(&DatasetSpec::parse(spec)?)
+                .with_context(|| format!("reading the stated volumes of {spec}"))?;
+            let (r, s) = measure_sources(
+                &samples,
+                &references,
+                predictor.as_ref(),
+                self.batch_size,
+                discs,
+            )?;
+            rows.extend(r);
+            skipped.extend(s);
+        }
+        if rows.is_empty() && skipped.is_empty() {
+            bail!(
+                "none of the images given is in the {} split ({})",
+                self.split,
+                describe(given)
+            );
+        }
         if rows.is_empty() {
             let why = skipped
                 .first()
@@ -112,6 +125,7 @@ impl Job for EfArgs {
             checkpoint: self.checkpoint.clone(),
             discs,
             comparisons: compare(&rows),
+            cases: cases_of(&rows, &skipped),
             skipped,
             rows,
         };

@@ -8,6 +8,7 @@ use clap::Args;
 use echoone_data::Split;
 use echoone_train::checkpoint_eval::compare_prompts;
 use echoone_train::clicks::Prompts;
+use echoone_train::run_splits::describe;
 use echoone_train::{Checkpoint, EvalReport, EvalRequest, evaluate_checkpoint, select_samples};
 
 use crate::backend::{Devices, Job};
@@ -21,7 +22,9 @@ pub struct EvalArgs {
     /// Dataset(s) to evaluate on (default: the run's own data, test split).
     #[arg(long = "dataset")]
     pub datasets: Vec<String>,
-    /// Split to evaluate: train, val, test or all (default: all of --dataset, else test).
+    /// Split to evaluate: train, val or test (each case keeps the split the run gave it),
+    /// external (the cases of --dataset the run never saw) or all (default: all of --dataset,
+    /// else test).
     #[arg(long)]
     pub split: Option<String>,
     /// Official SAM weights (only when the prior's latents come from SAM's encoder).
@@ -59,14 +62,16 @@ pub struct EvalArgs {
     pub jitter_seed: u64,
 }
 
-/// `train`, `val`, `test` -> that split; `all` -> none.
+/// `train`, `val`, `test` -> that split of the run; `external` -> the cases the run never saw;
+/// `all` -> none.
 pub fn parse_split(name: &str) -> Result<Option<Split>> {
-    if name == "all" {
-        return Ok(None);
-    }
-    match Split::parse(name) {
-        Some(s) => Ok(Some(s)),
-        None => bail!("--split {name}: expected train, val, test or all"),
+    match name {
+        "all" => Ok(None),
+        "external" => Ok(Some(Split::External)),
+        _ => match Split::parse(name) {
+            Some(s) => Ok(Some(s)),
+            None => bail!("--split {name}: expected train, val, test, external or all"),
+        },
     }
 }
 
@@ -82,8 +87,16 @@ impl Job for EvalArgs {
         let split_name = self.split.as_deref().unwrap_or(default_split);
         let split = parse_split(split_name)?;
         let samples = select_samples(&ckpt, &self.datasets, split)?;
-        if samples.is_empty() {
-            bail!("the {split_name} split of the data holds no sample");
+        println!(
+            "evaluating {} images by the run's split: {}",
+            samples.len(),
+            describe(samples.iter().map(|s| s.info.split))
+        );
+        if split.is_none() && samples.iter().any(|s| s.info.split == Some(Split::Train)) {
+            println!(
+                "note: some of these images are from the run's training split; their metrics \
+                 are in summary.json's per_split section, apart from the others"
+            );
         }
         let out = self
             .out

@@ -9,12 +9,13 @@ mod eval_cmd;
 mod predict_cmd;
 mod train_cmd;
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Parser, Subcommand};
-use echoone_train::stop;
+use echoone_train::{RunBackend, stop};
 
 use crate::backend::{Devices, Job};
 
@@ -23,10 +24,13 @@ use crate::backend::{Devices, Job};
 #[command(name = "echoone", version, about)]
 struct Cli {
     /// Backend (compiled in with the cargo feature of the same name): flex, ndarray, tch, cuda
-    /// (cuda-unfused: cuda without kernel fusion, for comparison).
-    #[arg(long, global = true, default_value = backend::DEFAULT)]
-    backend: String,
-    /// Device: cpu, cuda:N or N (GPU backends; tch defaults to cpu) [default: cpu].
+    /// (cuda-unfused: cuda without kernel fusion, for comparison). Default: the one the run
+    /// recorded (eval, predict, ef, and train or ablate with --resume), else the first compiled
+    /// in (flex in a default build).
+    #[arg(long, global = true)]
+    backend: Option<String>,
+    /// Device: cpu, cuda:N or N (GPU backends; tch defaults to cpu). Default: the run's (with
+    /// its backend), else cpu.
     #[arg(long, global = true)]
     device: Option<String>,
     #[command(subcommand)]
@@ -48,6 +52,35 @@ enum Command {
 }
 
 impl Command {
+    /// The run whose recorded backend the command takes by default: the checkpoint of eval,
+    /// predict and ef, the run that train or ablate `--resume` continue (the newest one when
+    /// `--out` is not given, which this settles).
+    fn run_folder(&mut self) -> Result<Option<PathBuf>> {
+        let resumed = |out: &mut Option<PathBuf>, prefix| -> Result<Option<PathBuf>> {
+            if out.is_none() {
+                *out = Some(train_cmd::newest_out(prefix)?);
+            }
+            Ok(out.clone())
+        };
+        match self {
+            Command::Train(args) if args.resume => resumed(&mut args.out, "train"),
+            Command::Ablate(args) if args.train.resume => resumed(&mut args.train.out, "ablate"),
+            Command::Train(_) | Command::Ablate(_) => Ok(None),
+            Command::Eval(args) => Ok(Some(args.checkpoint.clone())),
+            Command::Predict(args) => Ok(Some(args.checkpoint.clone())),
+            Command::Ef(args) => Ok(args.checkpoint.clone()),
+        }
+    }
+
+    /// Whether the command was asked to print nothing but errors.
+    fn quiet(&self) -> bool {
+        match self {
+            Command::Train(args) => args.quiet,
+            Command::Ablate(args) => args.train.quiet,
+            Command::Eval(_) | Command::Predict(_) | Command::Ef(_) => false,
+        }
+    }
+
     /// The `--devices` of the training commands (empty for the others).
     fn devices(&self) -> Vec<usize> {
         match self {
@@ -58,9 +91,21 @@ impl Command {
     }
 }
 
-impl Job for Command {
+/// A command with where its backend came from, said when it starts (unless quiet).
+struct Chosen {
+    command: Command,
+    why: String,
+}
+
+impl Job for Chosen {
     fn run<B: AutodiffBackend>(self, devices: Devices<B::Device>) -> Result<()> {
-        match self {
+        if let Some(named) = devices.named.as_ref().filter(|_| !self.command.quiet()) {
+            println!(
+                "backend {}, device {} ({})",
+                named.backend, named.device, self.why
+            );
+        }
+        match self.command {
             Command::Train(args) => args.run::<B>(devices),
             Command::Eval(args) => args.run::<B>(devices),
             Command::Ablate(args) => args.run::<B>(devices),
@@ -70,22 +115,80 @@ impl Job for Command {
     }
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let devices = cli.command.devices();
-    // Training stops at a step boundary on Ctrl-C or SIGTERM, saving that step; the other
-    // commands keep the signals' usual meaning.
-    let training = matches!(cli.command, Command::Train(_) | Command::Ablate(_));
-    if training && let Err(e) = stop::on_signals() {
-        eprintln!("error: cannot catch Ctrl-C and SIGTERM: {e}");
-        return ExitCode::FAILURE;
+/// The backend and device to run on, and where they come from: `--backend` (with `--device`)
+/// when given; else the backend and device the run recorded (`backend.json`), which must be
+/// compiled in; else the default backend.
+fn choose_backend(
+    cli: &Cli,
+    run: Option<&Path>,
+    devices: &[usize],
+) -> Result<(String, Option<String>, String)> {
+    if let Some(name) = &cli.backend {
+        return Ok((name.clone(), cli.device.clone(), "--backend".into()));
     }
-    match backend::dispatch(&cli.backend, cli.device.as_deref(), &devices, cli.command) {
-        Ok(()) if stop::requested_by_signal() => ExitCode::from(stop::EXIT_STATUS),
-        Ok(()) => ExitCode::SUCCESS,
+    let recorded = match run {
+        Some(run) => RunBackend::of_run(run)?.map(|r| (run, r)),
+        None => None,
+    };
+    let Some((run, recorded)) = recorded else {
+        return Ok((
+            backend::DEFAULT.into(),
+            cli.device.clone(),
+            "default".into(),
+        ));
+    };
+    if !backend::compiled().contains(&recorded.backend.as_str()) {
+        let feature = recorded.backend.trim_end_matches("-unfused");
+        bail!(
+            "{} was trained with --backend {}, which this binary lacks (compiled: {}): run it \
+             through `cargo xtask`, which builds with --features {feature}, or pass --backend {} \
+             to use this one",
+            run.display(),
+            recorded.backend,
+            backend::compiled().join(", "),
+            backend::DEFAULT
+        );
+    }
+    // The run's main device unless another is named (`--devices` lists every one).
+    let device = match (&cli.device, devices) {
+        (Some(d), _) => Some(d.clone()),
+        (None, []) => Some(recorded.device.clone()),
+        (None, _) => None,
+    };
+    let why = format!("recorded by {}", run.display());
+    Ok((recorded.backend, device, why))
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Parses the command line and runs the command on its backend.
+fn run() -> Result<ExitCode> {
+    let mut cli = Cli::parse();
+    let devices = cli.command.devices();
+    // Training stops at a step boundary on Ctrl-C or SIGTERM, saving that step; the other
+    // commands keep the signals' usual meaning.
+    let training = matches!(cli.command, Command::Train(_) | Command::Ablate(_));
+    if training {
+        stop::on_signals().map_err(|e| anyhow::anyhow!("cannot catch Ctrl-C and SIGTERM: {e}"))?;
+    }
+    let run = cli.command.run_folder()?;
+    let (name, device, why) = choose_backend(&cli, run.as_deref(), &devices)?;
+    let chosen = Chosen {
+        command: cli.command,
+        why,
+    };
+    backend::dispatch(&name, device.as_deref(), &devices, chosen)?;
+    Ok(if stop::requested_by_signal() {
+        ExitCode::from(stop::EXIT_STATUS)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

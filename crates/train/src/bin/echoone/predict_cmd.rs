@@ -25,9 +25,10 @@ pub struct PredictArgs {
     /// A click as STRUCTURE:X,Y in input pixels (LV, MYO or LA); repeat for several structures.
     #[arg(long = "point")]
     pub points: Vec<String>,
-    /// Take each structure's click from PC-Mask's coarse mask (no human click needed).
-    #[arg(long, conflicts_with = "points")]
-    pub auto_prompt: bool,
+    /// Clicks: auto takes each structure's click from the model (PC-Mask's coarse mask; no
+    /// human click needed), as `eval --prompts auto` does; without it, give --point.
+    #[arg(long, conflicts_with = "points", value_parser = ["auto"])]
+    pub prompts: Option<String>,
     /// Official SAM weights (only when the prior's latents come from SAM's encoder).
     #[arg(long)]
     pub sam_checkpoint: Option<PathBuf>,
@@ -36,10 +37,10 @@ pub struct PredictArgs {
 impl Job for PredictArgs {
     fn run<B: AutodiffBackend>(self, devices: Devices<B::Device>) -> Result<()> {
         let device = devices.main;
-        let prompting = if self.auto_prompt {
+        let prompting = if self.prompts.is_some() {
             Prompting::Auto
         } else if self.points.is_empty() {
-            bail!("give clicks with --point STRUCTURE:X,Y, or --auto-prompt");
+            bail!("give clicks with --point STRUCTURE:X,Y, or --prompts auto (the model's own)");
         } else {
             Prompting::Clicks(
                 self.points

@@ -43,9 +43,21 @@ pub struct TrainArgs {
     /// Base learning rate.
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Seed.
+    /// Seed of the weights, item order, augmentation and clicks.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Fraction of cases drawn for validation where a dataset has no official split
+    /// [default: 0.1].
+    #[arg(long)]
+    pub val: Option<f64>,
+    /// Fraction of cases drawn for test where a dataset has no official split [default: 0.2].
+    #[arg(long)]
+    pub test: Option<f64>,
+    /// Seed of the drawn split (apart from --seed, so that one split serves several training
+    /// seeds) [default: 1234]. The run records every case's split in `splits.json`, which wins
+    /// ever after.
+    #[arg(long)]
+    pub split_seed: Option<u64>,
     /// Threads preparing samples.
     #[arg(long)]
     pub workers: Option<usize>,
@@ -119,6 +131,15 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = args.seed {
         config.seed = v;
+    }
+    if let Some(v) = args.val {
+        config.split.val = v;
+    }
+    if let Some(v) = args.test {
+        config.split.test = v;
+    }
+    if let Some(v) = args.split_seed {
+        config.split.seed = v;
     }
     if let Some(v) = args.workers {
         config.workers = v;
@@ -233,6 +254,7 @@ impl Job for TrainArgs {
             dashboard: !args.no_dashboard,
             fixed_shapes: devices.fixed_shapes,
             kernels: devices.kernels,
+            backend: devices.named.clone(),
         };
         let on = devices.training(config.replicas);
         let summary = train_on::<B>(config, &options, &on)
