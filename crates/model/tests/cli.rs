@@ -1,5 +1,6 @@
 //! The `model` command: `run` on a checkpoint written by the authors' code gives their logits,
-//! takes a fitted prior as well as an explicit one, and every bad input is a clear error that
+//! takes a fitted prior (its structure's centre masks, weighted by the image's similarity to each
+//! cluster) as well as an explicit one, and every bad input is a clear error that
 //! names the culprit and leaves no output behind; `summary` prints the authors' split.
 
 use std::path::{Path, PathBuf};
@@ -177,22 +178,92 @@ fn fitted_prior(dir: &Path, name: &str, extractor: LatentExtractor) -> PathBuf {
     prior_dir
 }
 
+/// The prior `model run --fitted-prior DIR --structure <structure>` should feed the model,
+/// worked out here from the fitted prior's parts: the image's thumbnail latent (as the fixture
+/// image is 256 x 256, the model's input, it is used as it is), its cosine similarity to each
+/// cluster's prototype, and that cluster's centre mask of `structure` scaled by it. `[K, s, s]`.
+fn expected_prior(prior_dir: &Path, structure: usize) -> (Vec<f32>, [usize; 3]) {
+    use burn::tensor::{Tensor, TensorData};
+    let prior = FittedPrior::load(prior_dir).expect("fitted prior");
+    let LatentExtractor::Thumbnail { side } = prior.extractor else {
+        panic!("a thumbnail prior")
+    };
+    let grey = image::open(fixture("image.png")).expect("image").to_luma8();
+    assert_eq!(grey.dimensions(), (256, 256));
+    let pixels: Vec<f32> = grey.pixels().map(|p| f32::from(p[0]) / 255.0).collect();
+    let images = Tensor::<burn_flex::Flex, 4>::from_data(
+        TensorData::new(pixels, [1, 1, 256, 256]),
+        &Default::default(),
+    );
+    let latent: Vec<f32> = echoone_pc_mask::thumbnail_latent(images, side)
+        .into_data()
+        .to_vec()
+        .expect("latent");
+    let cosine = |a: &[f32], b: &[f32]| {
+        let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>();
+        dot(a, b) / (dot(a, a).sqrt() * dot(b, b).sqrt())
+    };
+    let values = (0..prior.k)
+        .flat_map(|k| {
+            let s = cosine(&latent, &prior.prototypes[k]);
+            prior.centre_mask(k, structure).iter().map(move |m| m * s)
+        })
+        .collect();
+    (values, [prior.k, prior.side, prior.side])
+}
+
+/// The largest absolute difference between two `.npy` files' values (of the same shape).
+fn npy_diff(a: &Path, b: &Path) -> f32 {
+    let (a, b) = (read_npy(a).expect("a"), read_npy(b).expect("b"));
+    assert_eq!(a.shape, b.shape);
+    a.data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
 #[test]
 fn run_takes_a_fitted_prior() {
+    // The coarse logits (the prior U-Net's output) of a run with a fitted prior and a structure
+    // equal those of a run given, as an explicit `--prior`, that structure's centre masks scaled
+    // by the image's similarity to each cluster; with another structure they differ.
     let dir = tempfile::tempdir().expect("temp dir");
     let prior_dir = fitted_prior(dir.path(), "prior", LatentExtractor::Thumbnail { side: 8 });
-    let out = dir.path().join("out");
-    let result = run(
-        &out,
-        &[
-            ("--prior", None),
-            ("--fitted-prior", Some(s(&prior_dir).into())),
-            ("--structure", Some("myo".into())),
-        ],
-    );
+    let fitted = |structure: &str| {
+        let out = dir.path().join(format!("fitted-{structure}"));
+        let result = run(
+            &out,
+            &[
+                ("--prior", None),
+                ("--fitted-prior", Some(s(&prior_dir).into())),
+                ("--structure", Some(structure.into())),
+            ],
+        );
+        assert!(result.status.success(), "{}", stderr(&result));
+        out.join("coarse_logits.npy")
+    };
+    let (myo, lv) = (fitted("myo"), fitted("lv"));
+    assert_eq!(read_npy(&myo).expect("coarse").shape, vec![1, 128, 128]);
+
+    let (values, shape) = expected_prior(&prior_dir, 1);
+    let explicit = dir.path().join("myo_prior.npy");
+    std::fs::write(&explicit, encode_f32(&values, &shape)).expect("write");
+    let out = dir.path().join("explicit-myo");
+    let result = run(&out, &[("--prior", Some(s(&explicit).into()))]);
     assert!(result.status.success(), "{}", stderr(&result));
-    let coarse = read_npy(out.join("coarse_logits.npy")).expect("coarse");
-    assert_eq!(coarse.shape, vec![1, 128, 128]);
+    let same = npy_diff(&myo, &out.join("coarse_logits.npy"));
+    let other = npy_diff(&myo, &lv);
+    eprintln!("MEASURED same {same:e} other {other}");
+    // Measured: 0 against the worked-out MYO prior, 1.0 against the LV prior's run.
+    assert!(
+        same < 1e-5,
+        "coarse logits {same} from the expected prior's"
+    );
+    assert!(
+        other > 1e-2,
+        "the LV prior's coarse logits differ from MYO's by only {other}"
+    );
 }
 
 #[test]
