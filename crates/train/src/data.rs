@@ -3,13 +3,20 @@
 
 use std::path::Path;
 
+use echoone_data::split::SplitFile;
 use echoone_data::{DatasetSpec, Mode, PipelineConfig, Sample, SegmentationDataset, Split};
 
 use crate::config::TrainConfig;
 use crate::error::{Result, TrainError};
 
-/// Loads every dataset of `specs` and gives each case a split, reusing or writing `splits`.
-pub fn load_samples(specs: &[String], config: &TrainConfig, splits: &Path) -> Result<Vec<Sample>> {
+/// Loads every dataset of `specs` and gives each case a split: the one recorded in `splits` when
+/// it exists, else drawn; a drawn split comes back as the record to write into `splits` once the
+/// run is accepted (nothing is written here).
+pub fn load_samples(
+    specs: &[String],
+    config: &TrainConfig,
+    splits: &Path,
+) -> Result<(Vec<Sample>, Option<SplitFile>)> {
     let mut samples = Vec::new();
     for spec in specs {
         let loaded = DatasetSpec::parse(spec)?.load()?;
@@ -20,8 +27,9 @@ pub fn load_samples(specs: &[String], config: &TrainConfig, splits: &Path) -> Re
         }
         samples.extend(loaded);
     }
-    echoone_data::split::assign(&mut samples, &config.split, Some(splits))?;
-    Ok(samples)
+    let saved = splits.exists().then_some(splits);
+    let record = echoone_data::split::assign(&mut samples, &config.split, saved)?;
+    Ok((samples, saved.is_none().then_some(record)))
 }
 
 /// The samples of one split.

@@ -171,13 +171,17 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         progress.phase("loading the data");
         progress.line(&format!("loading {}", config.datasets.join(", ")));
         let exp = Experiment::open(&options.out, &config, options.resume)?;
+        // The data and their split first: a run refused for its data leaves no run behind.
+        let (samples, split_record) = data::load_samples(&config.datasets, &config, &exp.splits())?;
+        let (train, val) = data::train_and_val(&samples, &config)?;
         config.save_json(&exp.config())?;
+        if let Some(record) = split_record {
+            record.write(&exp.splits())?;
+        }
         if let Some(backend) = &options.backend {
             backend.save(&exp.dir)?;
         }
         let log = RunLog::open(&exp.events())?;
-        let samples = data::load_samples(&config.datasets, &config, &exp.splits())?;
-        let (train, val) = data::train_and_val(&samples, &config)?;
         let per_epoch = steps_per_epoch(&config, data::dataset(&train, &config, Mode::Train).len());
         log.event(
             "started",
