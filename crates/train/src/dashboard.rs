@@ -3,10 +3,16 @@
 //!
 //! It opens at the first training step (the set-up lines before it print as usual), holds the
 //! lines printed while it is open and prints them on stderr once it has closed, when dropped.
-//! Its `q` menu stops the run at the next step boundary ([`Dashboard::interrupted`]).
+//! Its `q` menu stops the run at the next step boundary ([`Dashboard::interrupted`]). Ctrl-C
+//! stays a signal on it ([`crate::stop::full_screen`]): the first stops the run at the next step
+//! boundary, saving that step, the second ends the process at once. The first entry of its
+//! metrics text, [`STOP`], says so, and says at once when a stop is under way.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use burn::data::dataloader::Progress as Count;
 use burn_train::Interrupter;
@@ -19,19 +25,42 @@ use burn_train::renderer::{MetricState, MetricsRenderer, ProgressType, TrainingP
 
 use crate::history::EpochRecord;
 use crate::step::StepStatus;
+use crate::stop;
 
 /// Opens a renderer given the interrupter it stops the run with and the number of epochs done
 /// before this run's first step (for its time estimate).
-pub type Open = Box<dyn Fn(Interrupter, Option<usize>) -> Box<dyn MetricsRenderer>>;
+pub type Open = Box<dyn Fn(Interrupter, Option<usize>) -> Box<dyn MetricsRenderer + Send>>;
 
 /// A metric's definition and its new state, as a renderer takes them.
 pub type Update = (MetricDefinition, MetricState);
 
+/// The renderer, shared by the training thread and the thread that shows a stop at once.
+type Shared = Arc<Mutex<Box<dyn MetricsRenderer + Send>>>;
+
+/// The name of the dashboard's first text entry: how to stop the run, or that it is stopping.
+pub const STOP: &str = "Stop";
+
+/// What [`STOP`] says until a stop is asked for.
+pub const STOP_HINT: &str = "Ctrl-C stops the run after the current step, which is saved first";
+
+/// What [`STOP`] says once the `q` menu asked for a stop.
+pub const STOP_FROM_MENU: &str =
+    "stopping after the current step, which is saved first (asked from the q menu)";
+
+/// What [`STOP`] says once Ctrl-C (or SIGTERM) asked for a stop: [`stop::NOTICE`].
+pub const STOP_BY_SIGNAL: &str = stop::NOTICE;
+
 /// burn-train's dashboard, opened at the first training step and closed when dropped.
 pub struct Dashboard {
     open: Open,
-    renderer: Option<Box<dyn MetricsRenderer>>,
+    renderer: Option<Shared>,
+    /// The thread that shows a stop as soon as it is asked for (a step can take minutes).
+    watcher: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
     interrupter: Interrupter,
+    /// Whether a signal asked the run to stop ([`stop::requested_by_signal`]).
+    signalled: fn() -> bool,
+    /// Opened through [`stop::full_screen`], told when closed.
+    full_screen: bool,
     registered: HashSet<MetricId>,
     /// Epochs of the run and steps per epoch, from the latest step.
     shape: Option<(usize, usize)>,
@@ -39,13 +68,17 @@ pub struct Dashboard {
 }
 
 impl Dashboard {
-    /// burn-train's terminal dashboard (ratatui, on stdout).
+    /// burn-train's terminal dashboard (ratatui, on stdout), with Ctrl-C kept a signal.
     pub fn terminal() -> Self {
-        Self::new(Box::new(|interrupter, done| {
-            let renderer = TuiMetricsRendererWrapper::new(interrupter, done);
-            lower_renderer_priority();
-            Box::new(renderer)
-        }))
+        let mut dashboard = Self::new(Box::new(|interrupter, done| {
+            stop::full_screen(|| {
+                let renderer = TuiMetricsRendererWrapper::new(interrupter, done);
+                lower_renderer_priority();
+                Box::new(renderer)
+            })
+        }));
+        dashboard.full_screen = true;
+        dashboard
     }
 
     /// A dashboard drawn by the renderer that `open` returns.
@@ -53,7 +86,10 @@ impl Dashboard {
         Self {
             open,
             renderer: None,
+            watcher: None,
             interrupter: Interrupter::new(),
+            signalled: stop::requested_by_signal,
+            full_screen: false,
             registered: HashSet::new(),
             shape: None,
             held: Vec::new(),
@@ -74,12 +110,35 @@ impl Dashboard {
         }
     }
 
+    /// The renderer, opened at the first call with [`STOP`] as its first entry and the thread
+    /// that keeps [`STOP`] up to date.
+    fn renderer(&mut self, epochs_done: usize) -> Shared {
+        if let Some(renderer) = &self.renderer {
+            return Arc::clone(renderer);
+        }
+        let mut renderer = (self.open)(self.interrupter.clone(), Some(epochs_done));
+        let (definition, state) = stop_entry(STOP_HINT);
+        self.registered.insert(definition.metric_id.clone());
+        renderer.register_metric(definition);
+        renderer.update_train(state);
+        let renderer: Shared = Arc::new(Mutex::new(renderer));
+        let closing = Arc::new(AtomicBool::new(false));
+        let thread = watch(
+            Arc::clone(&renderer),
+            self.interrupter.clone(),
+            self.signalled,
+            Arc::clone(&closing),
+        );
+        self.watcher = thread.map(|t| (closing, t));
+        self.renderer = Some(Arc::clone(&renderer));
+        renderer
+    }
+
     /// Shows a training step, opening the dashboard at the first.
     pub fn step(&mut self, s: &StepStatus<'_>) {
         self.shape = Some((s.epochs, s.steps));
-        let renderer = self.renderer.get_or_insert_with(|| {
-            (self.open)(self.interrupter.clone(), Some(s.epoch.saturating_sub(1)))
-        });
+        let shared = self.renderer(s.epoch.saturating_sub(1));
+        let mut renderer = lock(&shared);
         for (definition, state) in train_metrics(s) {
             if self.registered.insert(definition.metric_id.clone()) {
                 renderer.register_metric(definition);
@@ -92,9 +151,10 @@ impl Dashboard {
 
     /// Shows an epoch's validation (once the dashboard is open).
     pub fn epoch(&mut self, r: &EpochRecord) {
-        let (Some(renderer), Some((epochs, steps))) = (self.renderer.as_mut(), self.shape) else {
+        let (Some(shared), Some((epochs, steps))) = (self.renderer.as_ref(), self.shape) else {
             return;
         };
+        let mut renderer = lock(shared);
         for (definition, state) in valid_metrics(r) {
             if self.registered.insert(definition.metric_id.clone()) {
                 renderer.register_metric(definition);
@@ -106,11 +166,68 @@ impl Dashboard {
     }
 }
 
+/// The renderer, even if a thread panicked while holding it (burn's renderer panics when its
+/// `q` menu kills the run).
+fn lock(renderer: &Shared) -> MutexGuard<'_, Box<dyn MetricsRenderer + Send>> {
+    renderer.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The [`STOP`] entry saying `text`.
+fn stop_entry(text: &str) -> Update {
+    metric(STOP, false, text.to_string(), None)
+}
+
+/// Starts the thread that shows on [`STOP`], as soon as a stop is asked for, what happens now,
+/// until `closing` is set. `None` when no thread could start (the stop then shows nowhere).
+fn watch(
+    renderer: Shared,
+    interrupter: Interrupter,
+    signalled: fn() -> bool,
+    closing: Arc<AtomicBool>,
+) -> Option<JoinHandle<()>> {
+    let run = move || {
+        let mut shown = STOP_HINT;
+        while !closing.load(Ordering::SeqCst) {
+            let now = if signalled() {
+                STOP_BY_SIGNAL
+            } else if interrupter.should_stop() {
+                STOP_FROM_MENU
+            } else {
+                STOP_HINT
+            };
+            if now != shown {
+                shown = now;
+                let (_, state) = stop_entry(now);
+                let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    lock(&renderer).update_train(state)
+                }));
+                if sent.is_err() {
+                    // burn's renderer panics once its `q` menu chose to kill the run, which
+                    // it means to end the process with (101, as a panicking main thread).
+                    std::process::exit(101);
+                }
+            }
+            std::thread::park_timeout(Duration::from_millis(50));
+        }
+    };
+    std::thread::Builder::new()
+        .name("dashboard-stop".into())
+        .spawn(run)
+        .ok()
+}
+
 impl Drop for Dashboard {
     fn drop(&mut self) {
         // Closing restores the terminal (burn-train's renderer does not wait for a key unless
         // made persistent), then the held lines are printed.
-        drop(self.renderer.take());
+        if let Some((closing, thread)) = self.watcher.take() {
+            closing.store(true, Ordering::SeqCst);
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+        if self.renderer.take().is_some() && self.full_screen {
+            stop::full_screen_closed();
+        }
         for text in self.held.drain(..) {
             eprintln!("{text}");
         }
@@ -585,6 +702,7 @@ mod tests {
         assert_eq!(
             registered,
             [
+                STOP,
                 "Loss",
                 "main_bce",
                 "Learning rate",
@@ -610,6 +728,50 @@ mod tests {
         assert!(
             !calls.iter().any(|c| c == "manual close"),
             "never waits for a key"
+        );
+    }
+
+    /// Waits (up to 10 s) for a call in `log` that `matches` accepts.
+    fn wait_for_call(log: &Log, matches: impl Fn(&str) -> bool) -> bool {
+        let give_up = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < give_up {
+            if log.lock().unwrap().iter().any(|c| matches(c)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    #[test]
+    fn the_stop_entry_comes_first_and_says_at_once_that_the_run_is_stopping() {
+        static SIGNALLED: AtomicBool = AtomicBool::new(false);
+        let (mut dashboard, log, opened) = recorded();
+        dashboard.signalled = || SIGNALLED.load(Ordering::SeqCst);
+        let losses: LossTerms = vec![("loss", 0.75)];
+        let totals = totals(6.0, 0.0);
+        dashboard.step(&status(1, 1, &losses, &totals));
+        let calls = log.lock().unwrap().clone();
+        assert_eq!(calls[1], format!("register {STOP}"));
+        assert!(
+            calls[2].starts_with("train ") && calls[2].contains(STOP_HINT),
+            "{calls:?}"
+        );
+        // The menu's stop, then Ctrl-C, each shown while the step goes on (no call from it).
+        let (interrupter, _) = opened.lock().unwrap().clone().expect("opened");
+        interrupter.stop(Some("q, then s"));
+        assert!(wait_for_call(&log, |c| c.starts_with("train ")
+            && c.contains(STOP_FROM_MENU)));
+        SIGNALLED.store(true, Ordering::SeqCst);
+        assert!(wait_for_call(&log, |c| c.starts_with("train ")
+            && c.contains(STOP_BY_SIGNAL)));
+        drop(dashboard);
+        let calls = log.lock().unwrap();
+        assert_eq!(calls.last().unwrap(), "closed");
+        assert_eq!(
+            calls.iter().filter(|c| c.contains(STOP_BY_SIGNAL)).count(),
+            1,
+            "shown once"
         );
     }
 }
