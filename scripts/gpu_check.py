@@ -45,6 +45,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+NEEDS = (
+    "needs: the Python standard library only (3.8+); the echoone binary built with --features cuda"
+    " (--bin), the NVIDIA driver and NVRTC; with --authors, torch for crates/train/benches/torch_train.py"
+)
 
 
 def nvrtc_dirs():
@@ -157,7 +161,9 @@ def last_lines(log, n=6):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, epilog=NEEDS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--bin", required=True, help="the echoone binary built with --features cuda")
     parser.add_argument("--authors", help="checkout of the authors' EchoONE code (for the PyTorch step)")
     parser.add_argument("--out", default="gpu-check", help="folder for runs, logs and gpu-check.jsonl")

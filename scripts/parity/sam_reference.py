@@ -22,9 +22,33 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-from PIL import Image
+NEEDS = (
+    "needs: torch, torchvision, numpy, Pillow, segment-anything"
+    " (pip install torch torchvision numpy pillow segment-anything)"
+)
+
+
+def arguments():
+    parser = argparse.ArgumentParser(
+        description=__doc__, epilog=NEEDS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--variant", choices=["vit_b", "vit_l", "vit_h"], default="vit_b")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--seed", type=int, default=1234)
+    return parser
+
+
+if __name__ == "__main__":
+    arguments().parse_args()  # --help and usage errors before the imports below: standard library only
+
+try:
+    import numpy as np
+    import torch
+    from PIL import Image
+    from segment_anything import SamPredictor, sam_model_registry
+    from segment_anything.modeling import common
+except ImportError as error:
+    sys.exit(f"{Path(__file__).name}: {error}; {NEEDS}")
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "crates" / "model" / "tests" / "fixtures"))
@@ -48,14 +72,7 @@ def f32(array):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", choices=["vit_b", "vit_l", "vit_h"], default="vit_b")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--seed", type=int, default=1234)
-    args = parser.parse_args()
-    from segment_anything import SamPredictor, sam_model_registry
-    from segment_anything.modeling import common
-
+    args = arguments().parse_args()
     torch.manual_seed(args.seed)
     sam = sam_model_registry[args.variant]()
     randomise(sam, common, args.seed)

@@ -2,21 +2,44 @@
 readers on them: OpenCV's VideoCapture (+ BGR->grey, as EchoNet's loader reads frames) for the
 Motion-JPEG AVIs, nibabel for the NIfTI files.
 
-Run: /work/pyenv/bin/python crates/data/benches/reference_decode.py [DIR]
+    python3 crates/data/benches/reference_decode.py [DIR]
+
 DIR defaults to $ECHOONE_DATA_BENCH_DIR or target/echoone-data-bench under the repository; the
 criterion bench `decode` (cargo xtask bench data) reads the same files from there.
 Prints one JSON object: median milliseconds per file over the repeats.
 """
+import argparse
 import json
 import os
 import sys
 import time
 
-import cv2
-import nibabel as nib
-import numpy as np
-
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+NEEDS = "needs: numpy, nibabel, OpenCV (pip install numpy nibabel opencv-python-headless)"
+
+
+def arguments():
+    parser = argparse.ArgumentParser(
+        description=__doc__, epilog=NEEDS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "dir",
+        nargs="?",
+        default=os.environ.get("ECHOONE_DATA_BENCH_DIR", os.path.join(REPO, "target", "echoone-data-bench")),
+        help="folder of the benchmark files (default: $ECHOONE_DATA_BENCH_DIR or target/echoone-data-bench)",
+    )
+    return parser
+
+
+if __name__ == "__main__":
+    arguments().parse_args()  # --help and usage errors before the imports below: standard library only
+
+try:
+    import cv2
+    import nibabel as nib
+    import numpy as np
+except ImportError as error:
+    sys.exit(f"{os.path.basename(__file__)}: {error}; {NEEDS}")
 
 
 def echo_like(n, h, w, seed):
@@ -68,8 +91,7 @@ def median_ms(fn, path, repeats):
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
-        "ECHOONE_DATA_BENCH_DIR", os.path.join(REPO, "target", "echoone-data-bench"))
+    out = arguments().parse_args().dir
     os.makedirs(out, exist_ok=True)
     cv2.setNumThreads(1)
     files = {

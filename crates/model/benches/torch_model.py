@@ -11,6 +11,7 @@ fwd: eval mode under torch.no_grad(); fwd+bwd: train mode (BatchNorm on batch st
 burn's under autodiff), their frozen split, backward of low-res + coarse logit sums.
 """
 
+import argparse
 import importlib.util
 import json
 import resource
@@ -21,7 +22,28 @@ import time
 import types
 from pathlib import Path
 
-import torch
+NEEDS = (
+    "needs: torch, numpy, Pillow (pip install torch numpy pillow; torch 2.9.0 was used) and a checkout"
+    " of github.com/a2502503/EchoONE"
+)
+
+
+def arguments():
+    parser = argparse.ArgumentParser(
+        description=__doc__, epilog=NEEDS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("checkout", help="a checkout of github.com/a2502503/EchoONE")
+    parser.add_argument("name", nargs="?", help=argparse.SUPPRESS)  # one configuration, in a child process
+    return parser
+
+
+if __name__ == "__main__":
+    arguments().parse_args()  # --help and usage errors before the imports below: standard library only
+
+try:
+    import torch
+except ImportError as error:
+    sys.exit(f"{Path(__file__).name}: {error}; {NEEDS}")
 
 RUNS = 5
 HERE = Path(__file__).resolve().parent
@@ -91,15 +113,18 @@ def measure(checkout, name):
     return {"name": name, "median_ms": 1000 * statistics.median(times), "peak_rss_growth_mib": peak / 1024}
 
 
+def main():
+    args = arguments().parse_args()
+    if args.name is not None:
+        print(json.dumps(measure(args.checkout, args.name)))
+        return
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    for name in NAMES:
+        out = subprocess.run([sys.executable, __file__, args.checkout, name], capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit(f"{name}: failed\n{out.stderr}")
+        print(out.stdout.strip(), flush=True)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 2:
-        print(json.dumps(measure(sys.argv[1], sys.argv[2])))
-    elif len(sys.argv) == 2:
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-        for name in NAMES:
-            out = subprocess.run(
-                [sys.executable, __file__, sys.argv[1], name], capture_output=True, text=True, check=True
-            )
-            print(out.stdout.strip())
-    else:
-        sys.exit(__doc__)
+    main()

@@ -6,16 +6,34 @@ Prints, per configuration, the median wall time of `RUNS` forward passes (after 
 under torch.no_grad(), and the peak resident memory growth of a fresh process running it.
 """
 
+import argparse
 import json
 import resource
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-import torch
-from segment_anything import sam_model_registry
-from segment_anything.modeling import ImageEncoderViT
+NEEDS = "needs: torch, torchvision, segment-anything (pip install torch torchvision segment-anything)"
+
+
+def arguments():
+    parser = argparse.ArgumentParser(
+        description=__doc__, epilog=NEEDS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("name", nargs="?", help=argparse.SUPPRESS)  # one configuration, in a child process
+    return parser
+
+
+if __name__ == "__main__":
+    arguments().parse_args()  # --help and usage errors before the imports below: standard library only
+
+try:
+    import torch
+    from segment_anything import sam_model_registry
+except ImportError as error:
+    sys.exit(f"{Path(__file__).name}: {error}; {NEEDS}")
 
 RUNS = 10
 
@@ -91,11 +109,18 @@ def measure(name):
     return {"name": name, "median_ms": 1000 * statistics.median(times), "peak_rss_growth_mib": peak / 1024}
 
 
+def main():
+    args = arguments().parse_args()
+    if args.name is not None:
+        print(json.dumps(measure(args.name)))
+        return
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    for name in NAMES:
+        out = subprocess.run([sys.executable, __file__, name], capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit(f"{name}: failed\n{out.stderr}")
+        print(out.stdout.strip(), flush=True)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1:
-        print(json.dumps(measure(sys.argv[1])))
-    else:
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-        for name in NAMES:
-            out = subprocess.run([sys.executable, __file__, name], capture_output=True, text=True, check=True)
-            print(out.stdout.strip())
+    main()

@@ -42,9 +42,35 @@ import time
 import types
 from pathlib import Path
 
-import torch
-
 BATCH = 4
+NEEDS = (
+    "needs: torch (pip install torch; 2.9.0 was used) and a checkout of github.com/a2502503/EchoONE"
+)
+
+
+def arguments():
+    parser = argparse.ArgumentParser(
+        description=__doc__, epilog=NEEDS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("checkout", help="a checkout of github.com/a2502503/EchoONE")
+    parser.add_argument(
+        "configs", nargs="*", default=["small", "vit_b"], help="small and/or vit_b (default both)"
+    )
+    parser.add_argument("--steps", type=int, help="timed steps (default 5 for small, 3 for vit_b; 20 on a GPU)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    parser.add_argument("--batch", type=int, default=BATCH, help=f"items per step (default {BATCH})")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+if __name__ == "__main__":
+    arguments().parse_args()  # --help and usage errors before the imports below: standard library only
+
+try:
+    import torch
+except ImportError as error:
+    sys.exit(f"{Path(__file__).name}: {error}; {NEEDS}")
+
 PRIOR_K = 4
 PRIOR_SIDE = 128
 HERE = Path(__file__).resolve().parent
@@ -163,14 +189,7 @@ def measure(checkout, variant, steps, device, batch):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("checkout")
-    parser.add_argument("configs", nargs="*", default=["small", "vit_b"])
-    parser.add_argument("--steps", type=int, help="timed steps (default 5 for small, 3 for vit_b; 20 on a GPU)")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    parser.add_argument("--batch", type=int, default=BATCH, help=f"items per step (default {BATCH})")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = arguments().parse_args()
     if args.child:
         (variant,) = args.configs
         default = 20 if args.device.startswith("cuda") else (5 if variant == "small" else 3)
