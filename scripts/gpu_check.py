@@ -23,7 +23,7 @@ What it runs, each step in its own process with a time limit, and prints as one 
   4. `eval-parity`: the checkpoint of step 1 evaluated on the test split with cuda and with flex
      (the pure-Rust CPU backend, same binary): mean Dice of each, and whether they agree to 1e-3.
   5. `torch`: with --authors, the authors' PyTorch training step on the same GPU
-     (crates/train/benches/torch_train.py vit_b --device cuda --batch 16).
+     (crates/train/benches/torch_train.py AUTHORS vit_b --device cuda --batch 16).
 Steps 1-3 run per backend of --backends (cuda, and cuda-unfused for comparison). Each command
 is stopped at its time limit (--limit default-cold=200 or vit_b:cuda-unfused=60 changes one;
 0 skips it) and at the end of --budget; a stopped training still reports the steps it finished.
