@@ -26,11 +26,9 @@ use common::*;
 use echoone_train::dashboard::STOP_BY_SIGNAL;
 use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
 use rustix::termios::{LocalModes, Termios, Winsize, tcgetattr, tcsetwinsize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// One line of `events.jsonl`.
-type Event = Map<String, Value>;
-
 /// The size of the pseudo-terminal: wide enough for the dashboard's text to fit on one line.
 const ROWS: u16 = 40;
 const COLS: u16 = 160;
@@ -233,29 +231,6 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).rposition(|w| w == needle)
-}
-
-fn name(e: &Event) -> &str {
-    e.get("event").and_then(Value::as_str).unwrap_or_default()
-}
-
-fn num(e: &Event, field: &str) -> u64 {
-    e.get(field)
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("no {field} in {e:?}"))
-}
-
-/// The first event named `event` in `log`.
-fn first<'a>(log: &'a [Event], event: &str) -> &'a Event {
-    log.iter()
-        .find(|e| name(e) == event)
-        .unwrap_or_else(|| panic!("no {event} event in {log:?}"))
-}
-
-/// The `state.json` of the run's `latest` checkpoint.
-fn latest_state(run: &Path) -> Value {
-    let path = run.join("checkpoints/latest/state.json");
-    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
 }
 
 /// The lines of the alternate screen last drawn in `bytes`: the characters printed at the

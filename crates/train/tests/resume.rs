@@ -16,11 +16,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// One line of `events.jsonl`.
-type Event = Map<String, Value>;
-
 /// Steps of `tiny_run(2)`: 2 epochs of 6.
 const TOTAL_STEPS: u64 = 12;
 
@@ -108,23 +106,6 @@ fn assert_same_run(parts: &Path) {
 /// The run log of `run`.
 fn events(run: &Path) -> Vec<Event> {
     echoone_train::run_log::read(&run.join("events.jsonl")).expect("events.jsonl")
-}
-
-/// The first event named `event` in `log`.
-fn first<'a>(log: &'a [Event], event: &str) -> &'a Event {
-    log.iter()
-        .find(|e| name(e) == event)
-        .unwrap_or_else(|| panic!("no {event} event in {log:?}"))
-}
-
-fn num(e: &Event, field: &str) -> u64 {
-    e.get(field)
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("no {field} in {e:?}"))
-}
-
-fn name(e: &Event) -> &str {
-    e.get("event").and_then(Value::as_str).unwrap_or_default()
 }
 
 /// What one process did, read from the run log.
@@ -239,12 +220,6 @@ fn start_tiny(tmp: &Path, args: &[&str]) -> (Child, PathBuf, PathBuf) {
     all.extend_from_slice(args);
     let child = spawn(&all, tmp, &err);
     (child, run, err)
-}
-
-/// The `state.json` of the run's `latest` checkpoint.
-fn latest_state(run: &Path) -> Value {
-    let path = run.join("checkpoints/latest/state.json");
-    serde_json::from_slice(&fs::read(&path).unwrap()).unwrap()
 }
 
 /// Waits until `child` logs an event in `run` that `when` accepts (asserting it is still running

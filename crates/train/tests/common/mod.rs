@@ -149,3 +149,33 @@ pub fn interrupt(child: &std::process::Child) {
     use rustix::process::{Pid, Signal, kill_process};
     kill_process(Pid::from_child(child), Signal::INT).expect("SIGINT echoone");
 }
+
+/// One event of a run log (`events.jsonl`).
+pub type Event = serde_json::Map<String, serde_json::Value>;
+
+/// The event's name.
+pub fn name(e: &Event) -> &str {
+    e.get("event")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+}
+
+/// The event's unsigned field `field`.
+pub fn num(e: &Event, field: &str) -> u64 {
+    e.get(field)
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or_else(|| panic!("no {field} in {e:?}"))
+}
+
+/// The first event named `event` in `log`.
+pub fn first<'a>(log: &'a [Event], event: &str) -> &'a Event {
+    log.iter()
+        .find(|e| name(e) == event)
+        .unwrap_or_else(|| panic!("no {event} event in {log:?}"))
+}
+
+/// The `state.json` of the `latest` checkpoint of the run in `run`.
+pub fn latest_state(run: &Path) -> serde_json::Value {
+    let path = run.join("checkpoints/latest/state.json");
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}
