@@ -5,7 +5,8 @@
 //!
 //! Each step checks what the previous one handed over, not only that it ran: the evaluation of
 //! the saved checkpoint finds the validation Dice the training recorded for it, the predictor's
-//! masks agree with the dataset's, and the EF of the true masks agrees with the truth.
+//! masks agree with the dataset's, the EF of the true masks agrees with the truth, and the
+//! model's own EF and EDV are within what this tiny model measures (measured, in the test).
 
 use burn_flex::{Flex, FlexDevice};
 use echoone_data::reference::read_references;
@@ -158,6 +159,32 @@ fn train_evaluate_predict_and_measure_ef_on_the_synthetic_echoes() {
         .count();
     assert_eq!(predicted.n + skipped_predictions, cases, "{skipped:?}");
     assert!(predicted.n > 0);
+    // The model's own EF, measured 2026-12-06 on the 3 test cases: MAE 68.6 points, bias -68.6
+    // (EF -26, 1.6 and -0.5 % against 44.8, 65.2 and 70.8 %). This tiny model, trained 60 steps,
+    // draws the LV at ES no smaller than at ED, so the bound says no more than that its EF is
+    // on the scale of one; its EDV, 1.2 to 1.9 times the stated one (its LV drawn too large),
+    // must stay within a factor 2.5 either way: a pixel spacing or size mixed up between the
+    // image and the model's input changes volumes by a factor 8 or more.
+    assert!(
+        predicted.mae < 80.0,
+        "the model's EF MAE {:.1} points",
+        predicted.mae
+    );
+    let edv = |source: Source, case: &str| {
+        rows.iter()
+            .find(|r| r.source == source && r.case == case)
+            .map(|r| r.edv_ml)
+    };
+    for r in rows.iter().filter(|r| r.source == Source::Predicted) {
+        let stated = edv(Source::Reference, &r.case).unwrap();
+        let ratio = r.edv_ml / stated;
+        assert!(
+            (1.0 / 2.5..2.5).contains(&ratio),
+            "{}: the model's EDV {:.0} ml against {stated:.0} ml",
+            r.case,
+            r.edv_ml
+        );
+    }
     let report = EfReport {
         dataset: DATA.into(),
         split: "test".into(),
