@@ -296,6 +296,20 @@ fn authors_checkout(what: &str) -> Option<String> {
     }
 }
 
+/// The interpreter when it has every module of `modules`, else `None` (said on stderr).
+fn with_modules(modules: &[&str], what: &str) -> Option<String> {
+    let python = python()?;
+    has_modules(&python, modules, what).then_some(python)
+}
+
+/// The interpreter and the authors' checkout, when both are there and the interpreter has
+/// torch, numpy and Pillow, else `None` (said on stderr).
+fn with_authors(what: &str) -> Option<(String, String)> {
+    let python = python()?;
+    let checkout = authors_checkout(what)?;
+    has_modules(&python, &["torch", "numpy", "PIL"], what).then_some((python, checkout))
+}
+
 fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary folder")
 }
@@ -383,10 +397,9 @@ fn gpu_check_runs_through_without_a_gpu_and_within_its_budget() {
 #[test]
 fn pattern_draws_the_test_image_of_the_sam_fixtures() {
     let what = "crates/sam/tests/fixtures/pattern.py";
-    let Some(python) = python() else { return };
-    if !has_modules(&python, &["numpy"], what) {
+    let Some(python) = with_modules(&["numpy"], what) else {
         return;
-    }
+    };
     let dir = tempdir();
     for (height, width, seed, fixture) in [
         (96, 120, 0, "tiny/image0/image.npy"),
@@ -415,10 +428,9 @@ fn pattern_draws_the_test_image_of_the_sam_fixtures() {
 #[test]
 fn hmcqu_sheets_are_written_again_with_the_same_cells() {
     let what = "crates/data/tests/fixtures/make_hmcqu_sheets.py";
-    let Some(python) = python() else { return };
-    if !has_modules(&python, &["openpyxl"], what) {
+    let Some(python) = with_modules(&["openpyxl"], what) else {
         return;
-    }
+    };
     let dir = tempdir();
     let out_dir = dir.path().join("sheets");
     run_ok(
@@ -449,10 +461,9 @@ fn hmcqu_sheets_are_written_again_with_the_same_cells() {
 #[test]
 fn the_losses_generator_writes_the_committed_fixtures() {
     let what = "crates/losses/tests/fixtures/generate.py";
-    let Some(python) = python() else { return };
-    if !has_modules(&python, &["numpy", "torch"], what) {
+    let Some(python) = with_modules(&["numpy", "torch"], what) else {
         return;
-    }
+    };
     let dir = tempdir();
     run_ok(
         &python,
@@ -485,10 +496,9 @@ fn the_losses_generator_writes_the_committed_fixtures() {
 #[test]
 fn the_decoding_reference_times_its_four_files() {
     let what = "crates/data/benches/reference_decode.py";
-    let Some(python) = python() else { return };
-    if !has_modules(&python, &["numpy", "cv2", "nibabel"], what) {
+    let Some(python) = with_modules(&["numpy", "cv2", "nibabel"], what) else {
         return;
-    }
+    };
     let dir = tempdir();
     let out = run_ok(
         &python,
@@ -548,13 +558,9 @@ fn the_data_fixture_writers_run_into_another_folder() {
 #[test]
 fn torch_train_runs_a_training_step_of_the_small_config() {
     let what = "crates/train/benches/torch_train.py";
-    let Some(python) = python() else { return };
-    let Some(checkout) = authors_checkout(what) else {
+    let Some((python, checkout)) = with_authors(what) else {
         return;
     };
-    if !has_modules(&python, &["torch", "numpy", "PIL"], what) {
-        return;
-    }
     let out = run_ok(
         &python,
         what,
@@ -573,13 +579,9 @@ fn torch_train_runs_a_training_step_of_the_small_config() {
 #[test]
 fn torch_model_times_the_small_forward() {
     let what = "crates/model/benches/torch_model.py";
-    let Some(python) = python() else { return };
-    let Some(checkout) = authors_checkout(what) else {
+    let Some((python, checkout)) = with_authors(what) else {
         return;
     };
-    if !has_modules(&python, &["torch", "numpy", "PIL"], what) {
-        return;
-    }
     let out = run_ok(
         &python,
         what,
@@ -597,13 +599,9 @@ fn torch_model_times_the_small_forward() {
 #[test]
 fn generate_authors_writes_the_files_of_the_small_fixture() {
     let what = "crates/model/tests/fixtures/generate_authors.py";
-    let Some(python) = python() else { return };
-    let Some(checkout) = authors_checkout(what) else {
+    let Some((python, checkout)) = with_authors(what) else {
         return;
     };
-    if !has_modules(&python, &["torch", "numpy", "PIL"], what) {
-        return;
-    }
     let dir = tempdir();
     run_ok(
         &python,
@@ -634,13 +632,9 @@ fn generate_authors_writes_the_files_of_the_small_fixture() {
 #[test]
 fn the_lffa_reference_times_its_four_modules() {
     let what = "crates/lffa/benches/reference.py";
-    let Some(python) = python() else { return };
-    let Some(checkout) = authors_checkout(what) else {
+    let Some((python, checkout)) = with_authors(what) else {
         return;
     };
-    if !has_modules(&python, &["torch", "numpy", "PIL"], what) {
-        return;
-    }
     let out = run_ok(
         &python,
         what,
