@@ -191,8 +191,10 @@ pub fn markdown(rows: &[Row], split: &str) -> String {
     let mut out = format!(
         "# Ablation\n\nHeld-out {split} split; each cell mean ± std over (image, structure) \
          items; clicks from the ground truth (`gt`) or from the model alone (`auto`, PC-Mask \
-         variants only). HD95 in pixels at the model size. Dice/IoU NaN (both masks empty) and HD95 inf \
-         (one empty) are left out of means, as MONAI.\n"
+         variants only). HD95 in pixels at the model size. Dice and IoU are NaN when both masks \
+         are empty (an absent structure predicted absent) and HD95 is inf when one is; both are \
+         left out of the means (the NaN rule is nnU-Net's; MONAI's `DiceMetric` by default \
+         leaves out every empty reference).\n"
     );
     let mut columns: Vec<(bool, String)> = Vec::new();
     for r in rows {
