@@ -5,7 +5,7 @@
         [--backends cuda,cuda-unfused] [--budget SECONDS] [--limit CHECK[:BACKEND]=SECONDS ...]
 
 A GPU machine may have no Rust toolchain: build the binary on any x86-64 Linux machine with
-`CUDARC_CUDA_VERSION=13000 cargo build --release -p echoone-train --features cuda`, copy
+`CUDARC_CUDA_VERSION=13000 cargo build --release -p echoone-cli --features cuda`, copy
 `target/release/echoone` over (strip and xz it to make it small), and run this script there with
 the standard library of Python 3.8+ alone. It needs the NVIDIA driver (libcuda) and NVRTC
 (libnvrtc: the CUDA toolkit's, or pip's `nvidia-cuda-nvrtc`, which a CUDA PyTorch brings); it
@@ -257,7 +257,7 @@ def main():
         for backend in ["cuda", "flex"]:
             log = out / f"eval-{backend}.log"
             eval_out = out / f"eval-{backend}"
-            cmd = [binary, "--backend", backend, "eval", "--checkpoint", default_dir, "--out", eval_out]
+            cmd = [binary, "--backend", backend, "eval", "--run", default_dir, "--out", eval_out]
             if backend == "flex":
                 cmd += ["--threads", str(args.workers)]
             code, wall, _ = run(cmd, log, left(limit("eval", backend)), dict(env, ECHOONE_CACHE_DIR=str(out / "cache-cuda")))

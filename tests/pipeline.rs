@@ -9,15 +9,16 @@
 //! model's own EF and EDV are within what this tiny model measures (measured, in the test).
 
 use burn_flex::{Flex, FlexDevice};
-use echoone_data::reference::read_references;
 use echoone_data::{DatasetSpec, Plane, Sample, Split};
+use echoone_infer::clicks::Prompts;
+use echoone_infer::ef::{EfReport, Source, cases_of, compare, measure_sources, write_report};
+use echoone_infer::evaluate_run;
+use echoone_infer::evaluate_run::EvalRequest;
+use echoone_infer::predict::{Predictor, Prompting};
 use echoone_metrics::{Confusion, DiscStep, LabelMap};
 use echoone_model::EchoOneConfig;
-use echoone_train::checkpoint_eval::EvalRequest;
-use echoone_train::clicks::Prompts;
-use echoone_train::ef::{EfReport, Source, cases_of, compare, measure_sources, write_report};
-use echoone_train::predict::{Predictor, Prompting};
-use echoone_train::{Checkpoint, RunOptions, TrainConfig, evaluate_checkpoint, select_samples};
+use echoone_run::{Checkpoint, TrainConfig, select_samples};
+use echoone_train::RunOptions;
 use image::GrayImage;
 
 type Ad = burn_autodiff::Autodiff<Flex>;
@@ -82,7 +83,7 @@ fn train_evaluate_predict_and_measure_ef_on_the_synthetic_echoes() {
     assert_eq!(ckpt.state.epoch, best_epoch);
     let val = select_samples(&ckpt, &[], Some(Split::Val)).unwrap();
     let request = EvalRequest {
-        sam_checkpoint: None,
+        sam_weights: None,
         batch_size: 8,
         workers: 1,
         overlays: 0,
@@ -94,7 +95,7 @@ fn train_evaluate_predict_and_measure_ef_on_the_synthetic_echoes() {
         (Prompts::GT, eval_dir.join("gt")),
         (Prompts::Auto { refine: 0 }, eval_dir.join("auto")),
     ];
-    let reports = evaluate_checkpoint::<Flex>(&ckpt, &val, &request, &runs, &device).unwrap();
+    let reports = evaluate_run::<Flex>(&ckpt, &val, &request, &runs, &device).unwrap();
     assert!(
         (reports[0].mean_dice - best_dice).abs() < 1e-6,
         "the saved checkpoint evaluates to {}, training recorded {best_dice}",
@@ -135,7 +136,7 @@ fn train_evaluate_predict_and_measure_ef_on_the_synthetic_echoes() {
     // LV volumes and EF of the test cases: the true masks agree with the 3-D truth, and the
     // predictions are measured for every case or skipped with a reason.
     let spec = DatasetSpec::parse(DATA).unwrap();
-    let mut references = read_references(&spec).unwrap();
+    let mut references = spec.references().unwrap();
     references.retain(|r| test.iter().any(|s| s.info.case == r.case));
     let (rows, skipped) =
         measure_sources(&test, &references, Some(&predictor), 8, DiscStep::PerPhase).unwrap();

@@ -1,10 +1,10 @@
-//! `cargo xtask`: the project's workflows, each forwarded to the workspace binary that owns it.
+//! `cargo xtask`: the project's workflows, each forwarded to the `echoone` binary.
 //!
-//! Every command is a thin wrapper: it builds the owning package in release mode and runs its
-//! binary with the remaining arguments, so `cargo xtask sam --help` shows the real flags.
-//! `train`, `ablate`, `eval`, `predict` and `ef` run the `echoone` binary of echoone-train,
-//! built with the cargo feature of the backend named by `--backend`, else of the one the run
-//! they work on recorded, else flex.
+//! Every command is a thin wrapper: it builds the `echoone` binary (echoone-cli) in release mode
+//! and runs it with the same arguments, so `cargo xtask sam --help` shows the real flags.
+//! `train`, `ablate`, `eval`, `predict` and `ef` build it with the cargo feature of the backend
+//! named by `--backend`, else of the one the run they work on recorded, else flex; the CPU
+//! tools (`data`, `sam`, `metrics`, `model`, `completions`, `man`) with the default, flex.
 
 use std::process::{Command, ExitCode};
 
@@ -13,64 +13,60 @@ use anyhow::{Context, Result, bail};
 mod parity;
 mod run_backend;
 
-/// A workflow: the command word, the package and binary that implement it, and a summary.
-struct Workflow {
-    name: &'static str,
-    package: &'static str,
-    binary: &'static str,
-    about: &'static str,
-}
-
-/// The workflows forwarded to workspace binaries.
-const WORKFLOWS: &[Workflow] = &[
-    Workflow {
-        name: "sam",
-        package: "echoone-sam",
-        binary: "sam",
-        about: "run official SAM on one image with point/box prompts",
-    },
-    Workflow {
-        name: "metrics",
-        package: "echoone-metrics",
-        binary: "metrics",
-        about: "Dice, IoU, HD95, HD, ASSD between two folders of label maps",
-    },
-    Workflow {
-        name: "data",
-        package: "echoone-data",
-        binary: "data",
-        about: "synthesise, inspect and export echo datasets",
-    },
-    Workflow {
-        name: "model",
-        package: "echoone-model",
-        binary: "model",
-        about: "EchoONE parameter summary, or a checkpoint run on one image",
-    },
-];
-
-/// The commands of the `echoone` binary (echoone-train), built per backend.
-const TRAIN_COMMANDS: &[(&str, &str)] = &[
+/// The commands of the `echoone` binary (echoone-cli): the word, whether it runs EchoONE on a
+/// backend (built with that backend's feature) or is a CPU tool, and a summary.
+const COMMANDS: &[(&str, bool, &str)] = &[
     (
         "train",
+        true,
         "train EchoONE (no arguments: small model, synthetic echoes, CPU)",
     ),
     (
         "ablate",
+        true,
         "train and compare the LFFA x PC-Mask grid (or any toggles)",
     ),
     (
         "eval",
-        "metrics of a checkpoint per structure, plane and centre",
+        true,
+        "metrics of a run's checkpoint per structure, plane and centre",
     ),
     (
         "predict",
-        "segment images, NIfTI or videos with a checkpoint",
+        true,
+        "segment images, NIfTI or videos with a run's checkpoint",
     ),
     (
         "ef",
+        true,
         "LV volumes and EF per case: reference, masks, predictions",
     ),
+    (
+        "data",
+        false,
+        "synthesise, inspect and export echo datasets",
+    ),
+    (
+        "sam",
+        false,
+        "run official SAM on one image with point/box prompts",
+    ),
+    (
+        "metrics",
+        false,
+        "Dice, IoU, HD95, HD, ASSD between two folders of label maps",
+    ),
+    (
+        "model",
+        false,
+        "EchoONE parameter summary, or an authors' checkpoint run on one image",
+    ),
+    (
+        "completions",
+        false,
+        "the shell completion script (bash, zsh, fish, elvish, powershell)",
+    ),
+    ("man", false, "write the manual pages into --out DIR"),
 ];
 
 /// Backends the `echoone` binary can be built with, and the cargo feature of each.
@@ -94,20 +90,17 @@ const BENCHES: &[(&str, &str)] = &[
 
 fn usage() -> String {
     let mut text = String::from("usage: cargo xtask <command> [args...]\n\ncommands:\n");
-    for (name, about) in TRAIN_COMMANDS {
-        text.push_str(&format!("  {name:<10} {about}\n"));
-    }
-    for w in WORKFLOWS {
-        text.push_str(&format!("  {:<10} {}\n", w.name, w.about));
+    for (name, _, about) in COMMANDS {
+        text.push_str(&format!("  {name:<11} {about}\n"));
     }
     let names: Vec<&str> = BENCHES.iter().map(|(n, _)| *n).collect();
     text.push_str(&format!(
-        "  {:<10} criterion benchmarks: bench [{}] [--features LIST] [criterion args]\n",
+        "  {:<11} criterion benchmarks: bench [{}] [--features LIST] [criterion args]\n",
         "bench",
         names.join("|")
     ));
     text.push_str(&format!(
-        "  {:<10} full-size parity with PyTorch (needs torch): parity sam [--variant V] [--python PY] | parity authors --authors-checkout DIR [--variant V] [--python PY] (parity --help: all options)\n",
+        "  {:<11} full-size parity with PyTorch (needs torch): parity sam [--arch A] [--python PY] | parity authors --authors-checkout DIR [--variant V] [--python PY] (parity --help: all options)\n",
         "parity"
     ));
     text
@@ -243,12 +236,14 @@ fn on_path(path: Option<std::ffi::OsString>, program: &str) -> bool {
     path.is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
-/// `cargo run` of the `echoone` binary with the backend's feature, then the command.
-fn train_command(args: &[String]) -> Result<ExitCode> {
-    let backend = backend(args)?;
+/// `cargo run` of the `echoone` binary, then the command: built with the backend's feature for
+/// the commands that run EchoONE, with the default (flex) for the CPU tools, so a default build
+/// serves both.
+fn echoone(args: &[String], on_backend: bool) -> Result<ExitCode> {
+    let backend = if on_backend { backend(args)? } else { "flex" };
     let mut cmd = cargo();
     prepare_build(backend, &mut cmd)?;
-    cmd.args(["run", "--release", "--package", "echoone-train"])
+    cmd.args(["run", "--release", "--package", "echoone-cli"])
         .args([
             "--bin",
             "echoone",
@@ -277,17 +272,10 @@ fn main() -> Result<ExitCode> {
         print!("{}", usage());
         return Ok(ExitCode::SUCCESS);
     }
-    if TRAIN_COMMANDS.iter().any(|(n, _)| n == command) {
-        return train_command(&args);
-    }
-    let Some(workflow) = WORKFLOWS.iter().find(|w| w.name == command) else {
+    let Some((_, on_backend, _)) = COMMANDS.iter().find(|(n, _, _)| n == command) else {
         bail!("unknown command `{command}`\n\n{}", usage());
     };
-    let mut cmd = cargo();
-    cmd.args(["run", "--release", "--package", workflow.package])
-        .args(["--bin", workflow.binary, "--"])
-        .args(&args[1..]);
-    run(cmd)
+    echoone(&args, *on_backend)
 }
 
 #[cfg(test)]

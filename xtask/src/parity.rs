@@ -23,15 +23,15 @@ use crate::cargo;
 /// Largest absolute difference tolerated by default.
 const DEFAULT_TOL: f32 = 1e-4;
 
-const USAGE: &str = "usage: cargo xtask parity sam [--variant vit_b|vit_l|vit_h] [--python PY] [--tol T] [--out DIR]
+const USAGE: &str = "usage: cargo xtask parity sam [--arch vit_b|vit_l|vit_h] [--python PY] [--tol T] [--out DIR]
        cargo xtask parity authors --authors-checkout DIR [--variant small|vit_b|lffa_off|pc_mask_off]
                                   [--python PY] [--tol T] [--out DIR]
 
 Makes seeded random weights and runs the reference PyTorch code (official segment-anything, or
 the authors' EchoONE classes from their checkout) and this project's model on the same
 checkpoint and inputs; prints the max abs and relative differences of every output and fails
-if one exceeds --tol (absolute; default 1e-4). --variant defaults to vit_b (sam) and small
-(authors).
+if one exceeds --tol (absolute; default 1e-4). --arch (SAM's architecture, as `echoone sam
+--arch`) defaults to vit_b; --variant (EchoONE's preset or ablation) to small.
 
   --authors-checkout DIR  required by `authors`, which has no default (nothing is downloaded):
                           a checkout of github.com/a2502503/EchoONE, holding
@@ -98,7 +98,10 @@ fn parse(args: &[String]) -> Result<Options> {
             }
         };
         match name {
-            "--variant" => options.variant = value()?,
+            // The SAM architecture for `sam`, EchoONE's variant for `authors`: the flags of
+            // `echoone sam` and `echoone model`.
+            "--arch" if kind == Kind::Sam => options.variant = value()?,
+            "--variant" if kind == Kind::Authors => options.variant = value()?,
             "--python" => options.python = value()?,
             "--authors-checkout" => options.checkout = Some(PathBuf::from(value()?)),
             "--out" => options.out = Some(PathBuf::from(value()?)),
@@ -120,7 +123,11 @@ fn parse(args: &[String]) -> Result<Options> {
     };
     ensure!(
         variants.contains(&options.variant.as_str()),
-        "--variant {}: expected one of {}",
+        "{} {}: expected one of {}",
+        match kind {
+            Kind::Sam => "--arch",
+            Kind::Authors => "--variant",
+        },
         options.variant,
         variants.join(", ")
     );
@@ -165,13 +172,37 @@ fn check(mut cmd: Command, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// `cargo run --release` of a binary or example of `package`, with `args`.
-fn cargo_run(package: &str, target: &[&str], args: &[String]) -> Command {
+/// `cargo run --release` of the example `name` of `package`, with `args`.
+fn example(package: &str, name: &str, args: &[String]) -> Command {
     let mut cmd = cargo();
-    cmd.args(["run", "--quiet", "--release", "--package", package])
-        .args(target)
-        .arg("--")
-        .args(args);
+    cmd.args([
+        "run",
+        "--quiet",
+        "--release",
+        "--package",
+        package,
+        "--example",
+        name,
+        "--",
+    ])
+    .args(args);
+    cmd
+}
+
+/// `cargo run --release` of the `echoone` binary (default build), with `args`.
+fn echoone(args: &[String]) -> Command {
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--quiet",
+        "--release",
+        "--package",
+        "echoone-cli",
+        "--bin",
+        "echoone",
+        "--",
+    ])
+    .args(args);
     cmd
 }
 
@@ -295,9 +326,10 @@ fn sam(options: &Options, dir: &Path) -> Result<Vec<Row>> {
         .with_context(|| format!("{}: cannot read", cases_path.display()))?;
     let path = |p: &Path| p.to_string_lossy().into_owned();
     let common = [
-        "--checkpoint".to_string(),
+        "sam".to_string(),
+        "--weights".into(),
         path(&reference.join("model.pth")),
-        "--variant".into(),
+        "--arch".into(),
         options.variant.clone(),
         "--image".into(),
         path(&reference.join("image.png")),
@@ -310,10 +342,7 @@ fn sam(options: &Options, dir: &Path) -> Result<Vec<Row>> {
         let mut args = common.to_vec();
         args.extend(words);
         args.extend(["--out".to_string(), path(&out)]);
-        check(
-            cargo_run("echoone-sam", &["--bin", "sam"], &args),
-            &format!("our `sam` on case {case}"),
-        )?;
+        check(echoone(&args), &format!("our `sam` on case {case}"))?;
         for output in ["low_res_logits", "iou_predictions"] {
             rows.push(compare(
                 &format!("{case}: {output}"),
@@ -323,7 +352,7 @@ fn sam(options: &Options, dir: &Path) -> Result<Vec<Row>> {
         }
     }
     let embedding = ours.join("image_embedding.npy");
-    let mut args = common[..4].to_vec();
+    let mut args = common[1..5].to_vec();
     args.extend([
         "--image".into(),
         path(&reference.join("image.png")),
@@ -331,7 +360,7 @@ fn sam(options: &Options, dir: &Path) -> Result<Vec<Row>> {
         path(&embedding),
     ]);
     check(
-        cargo_run("echoone-sam", &["--example", "sam_embedding"], &args),
+        example("echoone-sam", "sam_embedding", &args),
         "our image embedding",
     )?;
     rows.push(compare(
@@ -369,8 +398,9 @@ fn authors(options: &Options, dir: &Path) -> Result<Vec<Row>> {
     };
     let path = |p: &Path| p.to_string_lossy().into_owned();
     let mut args = vec![
-        "run".to_string(),
-        "--checkpoint".into(),
+        "model".to_string(),
+        "run".into(),
+        "--weights".into(),
         path(&reference.join("model.pth")),
         "--image".into(),
         path(&reference.join("image.png")),
@@ -387,10 +417,7 @@ fn authors(options: &Options, dir: &Path) -> Result<Vec<Row>> {
     if prior.is_file() {
         args.extend(["--prior".into(), path(&prior)]);
     }
-    check(
-        cargo_run("echoone-model", &["--bin", "model"], &args),
-        "our `model run`",
-    )?;
+    check(echoone(&args), "our `model run`")?;
     let mut rows = vec![compare(
         "low_res_logits",
         &ours.join("low_res_logits.npy"),
@@ -559,7 +586,8 @@ mod tests {
         assert_eq!(o.checkout, Some(PathBuf::from("/x")));
         for bad in [
             &["authors", "--variant", "vit_b"][..],
-            &["sam", "--variant", "vit_x"],
+            &["sam", "--arch", "vit_x"],
+            &["sam", "--variant", "vit_l"],
             &["sam", "--tol", "-1"],
             &["sam", "--tol"],
             &["sam", "--frobnicate"],

@@ -1,6 +1,6 @@
 //! The backend a run recorded (`RUN/backend.json`, written by `echoone train` and `ablate`),
 //! which `cargo xtask` builds `echoone` with for a command on that run when `--backend` is not
-//! given: the `--checkpoint` of eval, predict and ef, the run that train or ablate `--resume`
+//! given: the `--run` of eval, predict and ef, the run that train or ablate `--resume`
 //! continue (`--out`, else the newest `runs/<command>-DATE-TIME`).
 
 use std::path::{Path, PathBuf};
@@ -24,7 +24,7 @@ pub fn flag_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
 /// `runs` for `--resume` without `--out`; `None` when there is no such run or record.
 pub fn recorded(args: &[String], runs: &Path) -> Result<Option<String>> {
     let run = match args.first().map(String::as_str) {
-        Some("eval" | "predict" | "ef") => flag_value(args, "--checkpoint").map(PathBuf::from),
+        Some("eval" | "predict" | "ef") => flag_value(args, "--run").map(PathBuf::from),
         Some(command @ ("train" | "ablate")) if args.iter().any(|a| a == "--resume") => {
             match flag_value(args, "--out") {
                 Some(out) => Some(PathBuf::from(out)),
@@ -107,9 +107,9 @@ mod tests {
         let best = best.to_str().unwrap();
         let new = new.to_str().unwrap();
         // The checkpoint folder or the run folder of eval, predict and ef.
-        assert_eq!(at(&["eval", "--checkpoint", best]).as_deref(), Some("cuda"));
+        assert_eq!(at(&["eval", "--run", best]).as_deref(), Some("cuda"));
         assert_eq!(
-            at(&["ef", &format!("--checkpoint={new}")]).as_deref(),
+            at(&["ef", &format!("--run={new}")]).as_deref(),
             Some("cuda")
         );
         // --resume: --out, else the newest stamped run.
@@ -123,14 +123,14 @@ mod tests {
         assert_eq!(at(&["train", "--out", new]), None);
         assert_eq!(at(&["ablate", "--resume"]), None);
         assert_eq!(
-            at(&["eval", "--checkpoint", old_out, "--split", "test"]),
+            at(&["eval", "--run", old_out, "--split", "test"]),
             Some("tch".into())
         );
         std::fs::remove_file(old.join("backend.json")).unwrap();
-        assert_eq!(at(&["predict", "--checkpoint", old_out]), None);
+        assert_eq!(at(&["predict", "--run", old_out]), None);
         // A damaged record is an error naming the file.
         std::fs::write(old.join("backend.json"), "{").unwrap();
-        let e = recorded(&args(&["eval", "--checkpoint", old_out]), &runs).unwrap_err();
+        let e = recorded(&args(&["eval", "--run", old_out]), &runs).unwrap_err();
         assert!(format!("{e:#}").contains("backend.json"), "{e:#}");
         std::fs::remove_dir_all(&runs).unwrap();
     }

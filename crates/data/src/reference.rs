@@ -8,7 +8,6 @@ use std::path::Path;
 use crate::echonet::{columns, open_csv, video_key};
 use crate::error::{DataError, Result};
 use crate::png_io::write_atomic;
-use crate::spec::DatasetSpec;
 
 /// The file at the root of a PNG layout that holds its references.
 pub const EF_REFERENCE_CSV: &str = "ef_reference.csv";
@@ -32,25 +31,13 @@ impl EfReference {
     }
 }
 
-/// The references of every case of `spec` that has one, in the dataset's case order: the
-/// synthetic truth, CAMUS `Info_{2CH,4CH}.cfg` (`LVedv`/`EDV`, `LVesv`/`ESV`, `LVef`/`EF`, the
-/// EF as a fraction up to 1 or a percent; the 2CH file first), EchoNet-Dynamic `FileList.csv`,
-/// a PNG layout's `ef_reference.csv` (none when absent); none for HMC-QU. A value that is not a
-/// number, negative, or an EF above 100 % is an error naming the file and line.
-pub fn read_references(spec: &DatasetSpec) -> Result<Vec<EfReference>> {
-    match spec {
-        DatasetSpec::Synthetic(cfg) => cfg.references(),
-        DatasetSpec::Camus(dir) | DatasetSpec::CamusSequences(dir) => camus(dir),
-        DatasetSpec::EchoNet(dir) => echonet(dir),
-        DatasetSpec::Png(dir) => {
-            let path = dir.join(EF_REFERENCE_CSV);
-            if path.is_file() {
-                reference_csv(&path)
-            } else {
-                Ok(Vec::new())
-            }
-        }
-        DatasetSpec::HmcQu(_) => Ok(Vec::new()),
+/// The references of a PNG layout: its `ef_reference.csv` (none when absent).
+pub fn png_references(dir: &Path) -> Result<Vec<EfReference>> {
+    let path = dir.join(EF_REFERENCE_CSV);
+    if path.is_file() {
+        reference_csv(&path)
+    } else {
+        Ok(Vec::new())
     }
 }
 
@@ -112,7 +99,7 @@ fn ef_percent(path: &Path, line: usize, text: &str, fraction_ok: bool) -> Result
 }
 
 /// CAMUS: one reference per patient folder with any value in its `Info_*.cfg` files.
-fn camus(root: &Path) -> Result<Vec<EfReference>> {
+pub fn camus_references(root: &Path) -> Result<Vec<EfReference>> {
     let mut out = Vec::new();
     for dir in crate::camus::patient_dirs(root)? {
         let case = dir
@@ -151,7 +138,7 @@ fn camus(root: &Path) -> Result<Vec<EfReference>> {
 }
 
 /// EchoNet-Dynamic: the `EF`, `ESV` and `EDV` columns of `FileList.csv`, one row per video.
-fn echonet(root: &Path) -> Result<Vec<EfReference>> {
+pub fn echonet_references(root: &Path) -> Result<Vec<EfReference>> {
     let path = root.join("FileList.csv");
     let mut reader = open_csv(&path)?;
     let cols = columns(&path, &mut reader, &["FileName", "EDV", "ESV", "EF"])?;
@@ -197,7 +184,6 @@ fn rows<R: std::io::Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synthetic::SyntheticConfig;
 
     fn write(path: &Path, text: &str) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -223,7 +209,7 @@ mod tests {
             &root.join("database_nifti/patient0003/Info_2CH.cfg"),
             "ED: 1\n",
         );
-        let refs = read_references(&DatasetSpec::Camus(root.to_path_buf())).unwrap();
+        let refs = camus_references(root).unwrap();
         assert_eq!(
             refs,
             vec![
@@ -242,17 +228,13 @@ mod tests {
             ]
         );
         write(&p2.join("Info_2CH.cfg"), "ED: 1\nLVesv: many\n");
-        let e = read_references(&DatasetSpec::Camus(root.to_path_buf()))
-            .unwrap_err()
-            .to_string();
+        let e = camus_references(root).unwrap_err().to_string();
         assert!(
             e.contains("patient0002/Info_2CH.cfg") && e.contains("line 2"),
             "{e}"
         );
         write(&p2.join("Info_2CH.cfg"), "EF: 130\n");
-        let e = read_references(&DatasetSpec::CamusSequences(root.to_path_buf()))
-            .unwrap_err()
-            .to_string();
+        let e = camus_references(root).unwrap_err().to_string();
         assert!(e.contains("Info_2CH.cfg") && e.contains("line 1"), "{e}");
     }
 
@@ -266,7 +248,7 @@ mod tests {
              0X1A,68.2,14.9,46.9,112,TRAIN\n\
              0X2B.avi,55,,80,112,VAL\n",
         );
-        let refs = read_references(&DatasetSpec::EchoNet(dir.path().to_path_buf())).unwrap();
+        let refs = echonet_references(dir.path()).unwrap();
         assert_eq!(refs.len(), 2);
         assert_eq!(
             refs[0],
@@ -282,17 +264,14 @@ mod tests {
             &list,
             "FileName,EF,ESV,EDV\n0X1A,68.2,14.9,46.9\n0X2B,-3,1,2\n",
         );
-        let e = read_references(&DatasetSpec::EchoNet(dir.path().to_path_buf()))
-            .unwrap_err()
-            .to_string();
+        let e = echonet_references(dir.path()).unwrap_err().to_string();
         assert!(e.contains("FileList.csv") && e.contains("line 3"), "{e}");
     }
 
     #[test]
     fn png_layout_reference_csv_and_none() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = DatasetSpec::Png(dir.path().to_path_buf());
-        assert_eq!(read_references(&spec).unwrap(), vec![]);
+        assert_eq!(png_references(dir.path()).unwrap(), vec![]);
         let refs = vec![
             EfReference {
                 case: "a,b".into(),
@@ -308,34 +287,12 @@ mod tests {
             },
         ];
         write_references(&dir.path().join(EF_REFERENCE_CSV), &refs).unwrap();
-        assert_eq!(read_references(&spec).unwrap(), refs);
+        assert_eq!(png_references(dir.path()).unwrap(), refs);
         write(
             &dir.path().join(EF_REFERENCE_CSV),
             "case,edv_ml,esv_ml,ef_pct\nc,1,2,x\n",
         );
-        let e = read_references(&spec).unwrap_err().to_string();
+        let e = png_references(dir.path()).unwrap_err().to_string();
         assert!(e.contains(EF_REFERENCE_CSV) && e.contains("line 2"), "{e}");
-        assert_eq!(
-            read_references(&DatasetSpec::HmcQu(dir.path().to_path_buf())).unwrap(),
-            vec![]
-        );
-    }
-
-    #[test]
-    fn synthetic_references_are_the_truth() {
-        let cfg = SyntheticConfig {
-            cases: 3,
-            ..SyntheticConfig::default()
-        };
-        let refs = read_references(&DatasetSpec::Synthetic(cfg.clone())).unwrap();
-        assert_eq!(refs.len(), 3);
-        for (case, r) in refs.iter().enumerate() {
-            let t = cfg.truth(case).unwrap();
-            assert_eq!(r.case, SyntheticConfig::case_name(case));
-            assert_eq!(
-                (r.edv_ml, r.esv_ml, r.ef_pct),
-                (Some(t.edv_ml), Some(t.esv_ml), Some(t.ef_pct))
-            );
-        }
     }
 }

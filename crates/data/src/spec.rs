@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::error::{DataError, Result};
+use crate::reference::{EfReference, camus_references, echonet_references, png_references};
 use crate::sample::{Phase, Plane, Sample};
 use crate::synthetic::SyntheticConfig;
 
@@ -92,6 +93,22 @@ impl DatasetSpec {
             }
         }
     }
+
+    /// The reference volumes and EF of every case that has one, in the dataset's case order:
+    /// the synthetic truth, CAMUS `Info_{2CH,4CH}.cfg` (`LVedv`/`EDV`, `LVesv`/`ESV`,
+    /// `LVef`/`EF`, the EF as a fraction up to 1 or a percent; the 2CH file first),
+    /// EchoNet-Dynamic `FileList.csv`, a PNG layout's `ef_reference.csv` (none when absent); none
+    /// for HMC-QU. A value that is not a number, negative, or an EF above 100 % is an error
+    /// naming the file and line.
+    pub fn references(&self) -> Result<Vec<EfReference>> {
+        match self {
+            DatasetSpec::Synthetic(cfg) => cfg.references(),
+            DatasetSpec::Camus(dir) | DatasetSpec::CamusSequences(dir) => camus_references(dir),
+            DatasetSpec::EchoNet(dir) => echonet_references(dir),
+            DatasetSpec::Png(dir) => png_references(dir),
+            DatasetSpec::HmcQu(_) => Ok(Vec::new()),
+        }
+    }
 }
 
 fn path(kind: &str, rest: &str) -> Result<PathBuf> {
@@ -138,6 +155,12 @@ fn parse_synthetic(options: &str) -> Result<SyntheticConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hmcqu_states_no_reference_volumes() {
+        let spec = DatasetSpec::HmcQu("/nowhere".into());
+        assert_eq!(spec.references().unwrap(), vec![]);
+    }
 
     #[test]
     fn parses_specs_and_rejects_bad_ones() {

@@ -239,33 +239,18 @@ fn bad_sheets_name_the_file_and_row() {
 
 #[test]
 fn inspect_reports_the_sheet_layout_and_skipped_rows() {
+    // What `echoone data inspect hmcqu:DIR` prints (with --json, and as a table).
     let dir = copy_with_sheet("first_frame.xlsx", "A4C.xlsx");
-    let contact = dir.path().join("sheet.png");
-    let inspect = |json: bool| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_data"));
-        cmd.arg("inspect")
-            .arg(format!("hmcqu:{}", dir.path().display()))
-            .arg("--sheet")
-            .arg(&contact);
-        if json {
-            cmd.arg("--json");
-        }
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let v: serde_json::Value = serde_json::from_str(&inspect(true)).unwrap();
+    let (samples, report) = hmcqu::read_with_report(dir.path()).unwrap();
+    let mut v = echoone_data::inspect::summary(&samples);
+    echoone_data::inspect::add_hmcqu(&mut v, &report);
     let h = &v["hmcqu"];
     assert_eq!(h["sheet_layout"], "first-frame", "{h}");
     assert_eq!(h["recordings_read"], 2, "{h}");
     assert_eq!(h["skipped"]["unmarked"], 2, "{h}");
     assert_eq!(h["skipped"]["without_mask"], 1, "{h}");
     assert_eq!(v["images"], 6);
-    let table = inspect(false);
+    let table = echoone_data::inspect::table(&v);
     assert!(
         table.contains("first-frame layout") && table.contains("skipped 2 unmarked"),
         "{table}"

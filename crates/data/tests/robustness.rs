@@ -378,7 +378,8 @@ fn csv_files_survive_any_content() {
         "FileList.csv",
         text_variants("FileList.csv", &seed, 16, 111),
         |p: &Path| {
-            echoone_data::read_references(&DatasetSpec::EchoNet(p.parent().unwrap().into()))
+            DatasetSpec::EchoNet(p.parent().unwrap().into())
+                .references()
                 .map(|_| ())
         },
     );
@@ -402,7 +403,9 @@ fn csv_files_survive_any_content() {
         "ef_reference.csv",
         text_variants("ef_reference.csv", &seed, 16, 121),
         |p: &Path| {
-            echoone_data::read_references(&DatasetSpec::Png(p.parent().unwrap().into())).map(|_| ())
+            DatasetSpec::Png(p.parent().unwrap().into())
+                .references()
+                .map(|_| ())
         },
     );
     // CAMUS Info_2CH.cfg (key: value lines).
@@ -415,7 +418,9 @@ fn csv_files_survive_any_content() {
         "Info_2CH.cfg",
         text_variants("Info_2CH.cfg", seed, 9, 131),
         |_: &Path| {
-            echoone_data::read_references(&DatasetSpec::Camus(dir.path().join("camus"))).map(|_| ())
+            DatasetSpec::Camus(dir.path().join("camus"))
+                .references()
+                .map(|_| ())
         },
     );
 }

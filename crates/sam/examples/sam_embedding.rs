@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! cargo run --release -p echoone-sam --example sam_embedding -- \
-//!     --checkpoint sam.pth --variant vit_b --image IMG --out embedding.npy
+//!     --weights sam.pth --arch vit_b --image IMG --out embedding.npy
 //! ```
 
 use std::path::PathBuf;
@@ -29,14 +29,15 @@ fn parse(mut words: impl Iterator<Item = String>) -> Result<Args, Error> {
     while let Some(flag) = words.next() {
         let mut value = || words.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
-            "--checkpoint" => checkpoint = Some(PathBuf::from(value()?)),
-            "--variant" => variant = SamVariant::from_str(&value()?)?,
+            "--weights" => checkpoint = Some(PathBuf::from(value()?)),
+            "--arch" => variant = SamVariant::from_str(&value()?)?,
             "--image" => image = Some(PathBuf::from(value()?)),
             "--out" => out = Some(PathBuf::from(value()?)),
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
-    let usage = "usage: sam_embedding --checkpoint FILE [--variant vit_b|vit_l|vit_h] --image IMG --out FILE.npy";
+    let usage =
+        "usage: sam_embedding --weights FILE [--arch vit_b|vit_l|vit_h] --image IMG --out FILE.npy";
     Ok(Args {
         checkpoint: checkpoint.ok_or(usage)?,
         variant,

@@ -7,7 +7,6 @@
 //! * loading of the official checkpoints ([`load_checkpoint`]);
 //! * the official pre- and post-processing and a caching [`Predictor`].
 
-pub mod checkpoint;
 pub mod error;
 pub mod image_encoder;
 pub mod inspect;
@@ -15,22 +14,20 @@ pub mod layer_norm2d;
 pub mod mask_decoder;
 pub mod mlp;
 pub mod npy;
-#[cfg(feature = "cli")]
+pub mod official_weights;
 pub mod output_folder;
-#[cfg(feature = "cli")]
 pub mod peak_memory;
 pub mod predictor;
 pub mod prompt_encoder;
-#[cfg(feature = "cli")]
 pub mod prompt_text;
 pub mod sam;
 pub mod transforms;
 
-pub use checkpoint::{LoadOptions, LoadReport, SAM_KEY_REMAP, load_checkpoint};
 pub use error::{Result, SamError};
 pub use image_encoder::{ImageEncoderConfig, ImageEncoderViT};
 pub use layer_norm2d::{LayerNorm2d, LayerNorm2dConfig};
 pub use mask_decoder::{MaskDecoder, MaskDecoderConfig, MaskPrediction};
+pub use official_weights::{LoadOptions, LoadReport, SAM_KEY_REMAP, load_checkpoint};
 pub use predictor::{Prediction, Predictor, Prompt};
 pub use prompt_encoder::{PromptEncoder, PromptEncoderConfig, Prompts};
 pub use sam::{Sam, SamConfig, SamVariant};

@@ -30,12 +30,12 @@ use burn::optim::AdamConfig;
 use burn::tensor::backend::AutodiffBackend;
 use criterion::{Criterion, criterion_group, criterion_main};
 use echoone_data::{Mode, PipelineConfig, SegmentationDataset, Structure, SyntheticConfig};
+use echoone_infer::items::{batch, load_items};
+use echoone_infer::run_prior::BatchPrior;
 use echoone_losses::EchoOneLossConfig;
 use echoone_model::EchoOneConfig;
 use echoone_pc_mask::{LatentExtractor, PriorConfig};
 use echoone_sam::peak_memory::{PeakAlloc, report_peak};
-use echoone_train::batches::{batch, load_items};
-use echoone_train::prior::BatchPrior;
 use echoone_train::train_step;
 
 #[global_allocator]
@@ -102,7 +102,7 @@ fn step_bench<B: AutodiffBackend>(
     let latents: Vec<Vec<f32>> = (0..samples.len())
         .map(|i| vec![1.0 + i as f32, 1.0])
         .collect();
-    let fitted = echoone_train::prior::fit(
+    let fitted = echoone_train::prior_fit::fit(
         &samples,
         &latents,
         &PriorConfig::new()

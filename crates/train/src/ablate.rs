@@ -8,8 +8,8 @@ use std::path::Path;
 use echoone_metrics::{Stats, Summary};
 use serde::Serialize;
 
-use crate::config::TrainConfig;
 use crate::error::{Result, TrainError};
+use echoone_run::config::TrainConfig;
 
 /// The boolean toggles an ablation grid can vary.
 pub const TOGGLES: [&str; 4] = ["lffa", "pc_mask", "residual_cnn", "fusion"];

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// Everything that can go wrong while training, evaluating or predicting.
+/// Everything that can go wrong while training.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     /// A configuration value is out of range or inconsistent.
@@ -16,6 +16,12 @@ pub enum TrainError {
         /// What is wrong with it.
         message: String,
     },
+    /// The run folder could not be read or written.
+    #[error(transparent)]
+    Run(#[from] echoone_run::RunError),
+    /// Validation or the prior's latents failed.
+    #[error(transparent)]
+    Infer(#[from] echoone_infer::InferError),
     /// A dataset could not be loaded or is unusable.
     #[error(transparent)]
     Data(#[from] echoone_data::DataError),

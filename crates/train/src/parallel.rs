@@ -21,11 +21,11 @@ use echoone_data::{SegBatch, SegItem};
 use echoone_losses::EchoOneLoss;
 use echoone_model::EchoOne;
 
-use crate::batches::batch_with_prior;
-use crate::config::ModuleLr;
 use crate::error::{Result, TrainError};
-use crate::prior::BatchPrior;
 use crate::step::{GradientsPart, LossTerms, apply, forward_loss, split_grads};
+use echoone_infer::items::batch_with_prior;
+use echoone_infer::run_prior::BatchPrior;
+use echoone_run::config::ModuleLr;
 
 /// A device's share of a batch.
 pub struct Share<B: AutodiffBackend> {

@@ -1,6 +1,6 @@
 //! Learning rate per step: constant (the authors'), or linear warm-up then polynomial decay.
 
-use crate::config::{Schedule, TrainConfig};
+use echoone_run::config::{Schedule, TrainConfig};
 
 /// The learning rate of step `step` (from 0) of `total` steps, `per_epoch` steps an epoch.
 pub fn learning_rate(config: &TrainConfig, step: usize, total: usize, per_epoch: usize) -> f64 {

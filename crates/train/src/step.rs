@@ -10,8 +10,8 @@ use echoone_data::SegBatch;
 use echoone_losses::EchoOneLoss;
 use echoone_model::EchoOne;
 
-use crate::config::ModuleLr;
 use crate::error::Result;
+use echoone_run::config::ModuleLr;
 
 /// The loss terms of a step, by name.
 pub type LossTerms = Vec<(&'static str, f64)>;

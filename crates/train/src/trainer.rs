@@ -1,7 +1,7 @@
 //! The training loop of the spec: seeded batches of (image, structure) items, the EchoONE loss,
 //! Adam (or AdamW with warm-up and poly decay), validation every epoch, `latest` and `best`
 //! checkpoints (also every `checkpoint_every` steps inside an epoch), exact resume, the run log
-//! (`events.jsonl`, see [`crate::run_log`]) and the experiment's reports.
+//! (`events.jsonl`, see [`crate::monitor::events`]) and the experiment's reports.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,32 +11,35 @@ use burn::data::dataset::Dataset;
 use burn::module::AutodiffModule;
 use burn::optim::{AdamConfig, AdamWConfig, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
-use echoone_data::{Mode, Sample, SegItem, SegmentationDataset};
+use echoone_data::{Mode, Sample, SegItem, SegmentationDataset, Split};
 use echoone_losses::{EchoOneLoss, EchoOneLossConfig};
 use echoone_metrics::write_summary;
 use echoone_model::EchoOne;
 use echoone_pc_mask::{FittedPrior, PriorConfig};
 use serde_json::json;
 
-use crate::batches::{batch_with_prior, epoch_items, image_slots, load_items};
-use crate::checkpoint::{self, Checkpoint, CheckpointParts, EpochPosition, TrainState};
-use crate::clicks::Prompts;
-use crate::config::{OptimizerKind, TrainConfig};
-use crate::data;
+use crate::epoch_order::epoch_items;
 use crate::error::{Result, TrainError};
-use crate::experiment::{Experiment, RunBackend};
-use crate::extractor;
-use crate::history::{self, EpochRecord};
-use crate::model;
-use crate::model_eval::{EvalOptions, Evaluation, evaluate};
+use crate::model_setup;
+use crate::monitor::events::RunLog;
+use crate::monitor::progress::Progress;
+use crate::monitor::steps_csv::StepsLog;
 use crate::parallel::{parallel_step, shares};
-use crate::prior::{self, BatchPrior};
-use crate::progress::Progress;
-use crate::run_log::RunLog;
+use crate::prior_fit;
 use crate::schedule::learning_rate;
 use crate::step::StepStatus;
 use crate::step::{LossTerms, train_step};
-use crate::steps_log::StepsLog;
+use echoone_infer::clicks::Prompts;
+use echoone_infer::evaluate::{EvalOptions, Evaluation, evaluate};
+use echoone_infer::items::{batch_with_prior, image_slots, load_items};
+use echoone_infer::latent_extractor;
+use echoone_infer::overlay::write_overlays;
+use echoone_infer::run_prior::{self, BatchPrior};
+use echoone_run::checkpoint::{self, Checkpoint, CheckpointParts, EpochPosition, TrainState};
+use echoone_run::config::{OptimizerKind, TrainConfig};
+use echoone_run::epoch_history::{self, EpochRecord};
+use echoone_run::run_folder::{RunBackend, RunFolder};
+use echoone_run::samples::{self, in_split};
 
 /// Adam's epsilon, as PyTorch's (burn's default is 1e-5).
 const EPSILON: f32 = 1e-8;
@@ -47,7 +50,7 @@ pub struct RunOptions {
     /// The experiment folder.
     pub out: PathBuf,
     /// Official SAM weights to start from.
-    pub sam_checkpoint: Option<PathBuf>,
+    pub sam_weights: Option<PathBuf>,
     /// Continue from the experiment's latest checkpoint.
     pub resume: bool,
     /// Stop after this many epochs of the run (as if killed then; for resume tests).
@@ -58,7 +61,7 @@ pub struct RunOptions {
     pub dashboard: bool,
     /// Give every batch the same shapes, for backends that compile kernels per shape: the
     /// images of a training or validation batch padded to the most any batch of the run has
-    /// (see [`crate::batches::image_slots`]), the last validation batch filled up. Changes no
+    /// (see [`echoone_infer::items::image_slots`]), the last validation batch filled up. Changes no
     /// result.
     pub fixed_shapes: bool,
     /// The kernels the backend compiled so far, where it compiles them (shown while the run
@@ -142,7 +145,7 @@ struct Run<'a, B: AutodiffBackend> {
     device: &'a B::Device,
     /// Every device a batch is split across (the main one first).
     devices: &'a [B::Device],
-    exp: Experiment,
+    exp: RunFolder,
     train: Vec<Sample>,
     val: Vec<Sample>,
     prior: Option<RunPrior>,
@@ -170,10 +173,11 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         let progress = Progress::new(options.quiet, options.dashboard, options.kernels);
         progress.phase("loading the data");
         progress.line(&format!("loading {}", config.datasets.join(", ")));
-        let exp = Experiment::open(&options.out, &config, options.resume)?;
+        let exp = RunFolder::open(&options.out, &config, options.resume)?;
         // The data and their split first: a run refused for its data leaves no run behind.
-        let (samples, split_record) = data::load_samples(&config.datasets, &config, &exp.splits())?;
-        let (train, val) = data::train_and_val(&samples, &config)?;
+        let (samples, split_record) =
+            samples::load_samples(&config.datasets, &config, &exp.splits())?;
+        let (train, val) = train_and_val(&samples, &config)?;
         config.save_json(&exp.config())?;
         if let Some(record) = split_record {
             record.write(&exp.splits())?;
@@ -182,7 +186,10 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             backend.save(&exp.dir)?;
         }
         let log = RunLog::open(&exp.events())?;
-        let per_epoch = steps_per_epoch(&config, data::dataset(&train, &config, Mode::Train).len());
+        let per_epoch = steps_per_epoch(
+            &config,
+            samples::dataset(&train, &config, Mode::Train).len(),
+        );
         log.event(
             "started",
             json!({
@@ -237,17 +244,17 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         self.progress
             .phase("extracting the images' latents for PC-Mask's prior");
         let side = self.config.model.input_size;
-        let sam = self.options.sam_checkpoint.as_deref();
-        let kind = extractor::choose(&self.config, sam);
+        let sam = self.options.sam_weights.as_deref();
+        let kind = latent_extractor::choose(&self.config, sam);
         let extractor =
-            extractor::build::<B::InnerBackend>(kind, &self.config.model, sam, self.device)?;
-        let images = prior::model_images(&self.train, side);
+            latent_extractor::build::<B::InnerBackend>(kind, &self.config.model, sam, self.device)?;
+        let images = run_prior::model_images(&self.train, side);
         let train_latents = extractor.latents(&images, side, self.device);
         let val_latents =
-            extractor.latents(&prior::model_images(&self.val, side), side, self.device);
+            extractor.latents(&run_prior::model_images(&self.val, side), side, self.device);
         let dir = self.exp.prior();
         let fitted = if self.options.resume && dir.join("prior.json").is_file() {
-            prior::load(&dir)?
+            run_prior::load(&dir)?
         } else {
             self.progress.phase("fitting PC-Mask's prior (k-means)");
             let prior_config = PriorConfig::new()
@@ -256,7 +263,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                 .with_mode(self.config.prior_mode)
                 .with_side(self.config.model.low_res_size())
                 .with_extractor(extractor.kind());
-            let fitted = prior::fit(&self.train, &train_latents, &prior_config)?;
+            let fitted = prior_fit::fit(&self.train, &train_latents, &prior_config)?;
             fitted.save(&dir)?;
             let purity = fitted.purity.markdown();
             echoone_data::png_io::write_atomic(&dir.join("purity.md"), purity.as_bytes())?;
@@ -335,8 +342,8 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                     String::new()
                 }
             );
-            let sam_loaded = self.options.sam_checkpoint.is_some();
-            let model = model::freeze(model, self.config.freeze, sam_loaded, &mut note);
+            let sam_loaded = self.options.sam_weights.is_some();
+            let model = model_setup::freeze(model, self.config.freeze, sam_loaded, &mut note);
             let optim = if ckpt.has_optimizer() {
                 optim.load_record(ckpt.optimizer::<B, O::Record>(self.device)?)
             } else {
@@ -354,9 +361,9 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             )?;
             return Ok((model, optim, ckpt.state));
         }
-        let (model, note) = model::build::<B>(
+        let (model, note) = model_setup::build::<B>(
             &self.config,
-            self.options.sam_checkpoint.as_deref(),
+            self.options.sam_weights.as_deref(),
             self.device,
         )?;
         self.progress.line(&format!("model: {note}"));
@@ -388,8 +395,8 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             self.write_history(&state)?;
         }
         let loss_fn = EchoOneLossConfig::new().init();
-        let train_ds = data::dataset(&self.train, &self.config, Mode::Train);
-        let val_ds = data::dataset(&self.val, &self.config, Mode::Eval);
+        let train_ds = samples::dataset(&self.train, &self.config, Mode::Train);
+        let val_ds = samples::dataset(&self.val, &self.config, Mode::Eval);
         let per_epoch = self.per_epoch;
         let total_steps = per_epoch * self.config.epochs;
         self.image_slots = self.train_image_slots(&train_ds, per_epoch);
@@ -599,8 +606,8 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             self.progress.phase("saving the checkpoints");
             state.epoch = epoch;
             state.history.push(record);
-            self.exp.write_overlays(epoch, &eval.kept)?;
-            let improved = history::improves(state.best.map(|(d, _)| d), mean_dice);
+            write_overlays(&self.exp.overlays(epoch), &eval.kept)?;
+            let improved = epoch_history::improves(state.best.map(|(d, _)| d), mean_dice);
             if improved {
                 state.best = Some((mean_dice, epoch));
                 self.save("best", &self.exp.best(), &model, None::<O::Record>, &state)?;
@@ -664,8 +671,11 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
 
     /// `metrics.csv` and `curves.png` from the history so far.
     fn write_history(&self, state: &TrainState) -> Result<()> {
-        history::write_csv(&self.exp.metrics_csv(), &state.history)?;
-        history::write_curves(&self.exp.curves(), &state.history)
+        epoch_history::write_csv(&self.exp.metrics_csv(), &state.history)?;
+        Ok(epoch_history::write_curves(
+            &self.exp.curves(),
+            &state.history,
+        )?)
     }
 
     /// The image slots of the training batches with fixed shapes: the most distinct images in
@@ -755,6 +765,27 @@ fn steps_per_epoch(config: &TrainConfig, items: usize) -> usize {
         0 => all,
         n => n.min(all),
     }
+}
+
+/// The training and validation datasets; an error naming the split when one is empty.
+pub fn train_and_val(
+    samples: &[Sample],
+    config: &TrainConfig,
+) -> Result<(Vec<Sample>, Vec<Sample>)> {
+    let train = in_split(samples, Split::Train);
+    let val = in_split(samples, Split::Val);
+    for (name, part) in [("training", &train), ("validation", &val)] {
+        if part.is_empty() {
+            return Err(TrainError::Config(format!(
+                "the {name} split is empty ({} samples in all): use more cases or other split \
+                 fractions (val {}, test {})",
+                samples.len(),
+                config.split.val,
+                config.split.test
+            )));
+        }
+    }
+    Ok((train, val))
 }
 
 #[cfg(test)]

@@ -11,11 +11,11 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, SgdConfig};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn_autodiff::Autodiff;
+use echoone_infer::items::batch_with_prior;
+use echoone_infer::run_prior::BatchPrior;
 use echoone_losses::EchoOneLossConfig;
 use echoone_model::EchoOneConfig;
-use echoone_train::batches::batch_with_prior;
-use echoone_train::model::init_seeded;
-use echoone_train::prior::BatchPrior;
+use echoone_train::model_setup::init_seeded;
 use echoone_train::{LossTerms, train_step};
 
 type Flex = Autodiff<burn_flex::Flex>;

@@ -7,8 +7,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::values;
+use echoone_run::FreezePolicy;
+use echoone_run::checkpoint;
 use echoone_sam::inspect::parameters;
-use echoone_train::{FreezePolicy, RunOptions, checkpoint, model, train};
+use echoone_train::{RunOptions, model_setup, train};
 
 type Flex = burn_flex::Flex;
 type Ad = burn_autodiff::Autodiff<Flex>;
@@ -20,7 +22,7 @@ fn a_step_moves_trainable_parameters_only() {
         .with_freeze(FreezePolicy::Authors)
         .with_steps_per_epoch(1);
     let device = Default::default();
-    let (initial, note) = model::build::<Ad>(&config, None, &device).unwrap();
+    let (initial, note) = model_setup::build::<Ad>(&config, None, &device).unwrap();
     assert!(note.contains("frozen"), "{note}");
     let trainable: BTreeMap<String, bool> = parameters(&initial)
         .into_iter()
@@ -69,12 +71,12 @@ fn auto_freezes_as_the_authors_only_when_sam_weights_were_loaded() {
     let device = Default::default();
     let config = common::tiny_run(1);
     assert_eq!(config.freeze, FreezePolicy::Auto);
-    // Without --sam-checkpoint, Auto trains every parameter: all but the buffers (SAM's
+    // Without --sam-weights, Auto trains every parameter: all but the buffers (SAM's
     // Fourier matrix, BatchNorm statistics), which never train.
-    let (unfrozen, note) = model::build::<Ad>(&config, None, &device).unwrap();
+    let (unfrozen, note) = model_setup::build::<Ad>(&config, None, &device).unwrap();
     assert!(note.contains("every parameter trains"), "{note}");
     let trainable = |policy, sam_loaded| -> Vec<bool> {
-        let model = model::freeze(unfrozen.clone(), policy, sam_loaded, &mut String::new());
+        let model = model_setup::freeze(unfrozen.clone(), policy, sam_loaded, &mut String::new());
         parameters(&model)
             .into_iter()
             .map(|p| p.trainable)

@@ -9,10 +9,10 @@ use burn::module::Module;
 use burn::optim::SgdConfig;
 use burn::tensor::backend::Backend;
 use echoone_data::SegBatch;
+use echoone_infer::items::batch_with_prior;
+use echoone_infer::run_prior::BatchPrior;
 use echoone_losses::EchoOneLossConfig;
 use echoone_model::{EchoOne, EchoOneConfig};
-use echoone_train::batches::batch_with_prior;
-use echoone_train::prior::BatchPrior;
 use echoone_train::train_step;
 
 type Ad = burn_autodiff::Autodiff<burn_flex::Flex>;

@@ -5,7 +5,7 @@
 mod common;
 
 use echoone_model::EchoOneConfig;
-use echoone_train::model::init_seeded;
+use echoone_train::model_setup::init_seeded;
 
 type Ad = burn_autodiff::Autodiff<burn_flex::Flex>;
 

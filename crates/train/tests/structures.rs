@@ -12,7 +12,8 @@ use std::path::Path;
 use burn::data::dataset::Dataset;
 use burn_flex::{Flex, FlexDevice};
 use echoone_data::{DatasetSpec, Mode, Split, Structure};
-use echoone_train::{Checkpoint, RunOptions, select_samples};
+use echoone_run::{Checkpoint, select_samples};
+use echoone_train::RunOptions;
 
 type Ad = burn_autodiff::Autodiff<Flex>;
 
@@ -59,7 +60,7 @@ fn each_dataset_trains_only_the_structures_it_annotates() {
     // structures it annotates, each target drawn from that structure's label.
     let ckpt = Checkpoint::open(&run_dir.join("checkpoints/latest")).unwrap();
     let train = select_samples(&ckpt, &[], Some(Split::Train)).unwrap();
-    let items = echoone_train::data::dataset(&train, &ckpt.config, Mode::Train);
+    let items = echoone_run::samples::dataset(&train, &ckpt.config, Mode::Train);
     let mut trained: Vec<BTreeSet<Structure>> = vec![BTreeSet::new(); datasets.len()];
     for i in 0..items.len() {
         let item = items.get(i).unwrap();

@@ -280,6 +280,24 @@ mod tests {
     }
 
     #[test]
+    fn synthetic_references_are_the_truth() {
+        let cfg = SyntheticConfig {
+            cases: 3,
+            ..SyntheticConfig::default()
+        };
+        let refs = cfg.references().unwrap();
+        assert_eq!(refs.len(), 3);
+        for (case, r) in refs.iter().enumerate() {
+            let t = cfg.truth(case).unwrap();
+            assert_eq!(r.case, SyntheticConfig::case_name(case));
+            assert_eq!(
+                (r.edv_ml, r.esv_ml, r.ef_pct),
+                (Some(t.edv_ml), Some(t.esv_ml), Some(t.ef_pct))
+            );
+        }
+    }
+
+    #[test]
     fn deterministic_by_seed_and_order_free() {
         let cfg = small();
         let all = cfg.generate(2).unwrap();
@@ -394,7 +412,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("set");
         cfg.write(&out, &SplitPlan::default()).unwrap();
-        let refs = crate::reference::read_references(&crate::DatasetSpec::Png(out)).unwrap();
+        let refs = crate::reference::png_references(&out).unwrap();
         assert_eq!(refs, cfg.references().unwrap());
         assert_eq!(refs[1].ef_pct, Some(cfg.truth(1).unwrap().ef_pct));
     }

@@ -12,9 +12,9 @@ use echoone_sam::{ImageEncoderConfig, MaskDecoderConfig, PromptEncoderConfig, Sa
 /// The CPU default backend.
 pub type Cpu = burn_flex::Flex;
 
-/// The fixtures folder beside this file.
+/// The fixtures folder beside this file (also when crates/cli's tests include it).
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../sam/tests/fixtures")
 }
 
 /// Reads a fixture `.npy` by its path under the fixtures folder.

@@ -1,20 +1,19 @@
 //! Shared helpers: a tiny model and run configuration, tiny training items and a prior for them,
-//! and the `echoone` binary.
+//! and parameter values. The tests of the `echoone` binary (crates/cli/tests) share them too.
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use echoone_data::{Mode, Sample, SegItem, SyntheticConfig};
+use echoone_infer::items::load_items;
 use echoone_model::EchoOneConfig;
 use echoone_pc_mask::{FittedPrior, LatentExtractor, PriorConfig};
-use echoone_train::batches::load_items;
-use echoone_train::{Checkpoint, EpochRecord, TrainConfig, data};
+use echoone_run::{TrainConfig, samples};
 
 /// A run of the tiny model ([`EchoOneConfig::tiny`]) on tiny synthetic echoes.
 pub fn tiny_run(epochs: usize) -> TrainConfig {
@@ -35,27 +34,6 @@ pub fn write_config(dir: &Path, name: &str, config: &TrainConfig) -> std::path::
         .save_json(&path)
         .expect("write the test configuration");
     path
-}
-
-/// Runs the `echoone` binary with `args`.
-pub fn echoone(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_echoone"))
-        .args(args)
-        .output()
-        .expect("run the echoone binary")
-}
-
-/// Asserts success, printing stderr otherwise.
-pub fn ok(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "echoone failed:\n{stderr}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Asserts failure and returns stderr.
-pub fn fails(out: &Output) -> String {
-    assert!(!out.status.success(), "echoone should have failed");
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Every float parameter's values by path.
@@ -93,23 +71,6 @@ pub fn max_diff<B: Backend, M: Module<B>>(a: &M, b: &M) -> f32 {
         .fold(0.0, f32::max)
 }
 
-/// The history saved in a run folder's latest checkpoint.
-pub fn history(run: &Path) -> Vec<EpochRecord> {
-    Checkpoint::open(&run.join("checkpoints/latest"))
-        .expect("latest checkpoint")
-        .state
-        .history
-}
-
-/// The weights of a run folder's latest checkpoint, loaded into a model of `config`.
-pub fn latest_weights(config: &EchoOneConfig, run: &Path) -> BTreeMap<String, Vec<f32>> {
-    let dir = run.join("checkpoints/latest");
-    let device = Default::default();
-    values(
-        &echoone_train::checkpoint::load_model::<burn_flex::Flex>(config, &dir, &device).unwrap(),
-    )
-}
-
 /// Tiny synthetic echoes.
 pub fn synthetic() -> Vec<Sample> {
     SyntheticConfig {
@@ -124,7 +85,7 @@ pub fn synthetic() -> Vec<Sample> {
 
 /// The first `n` of five training items of the tiny run's pipeline.
 pub fn items(n: usize) -> Vec<SegItem> {
-    let ds = data::dataset(&synthetic(), &tiny_run(1), Mode::Train);
+    let ds = samples::dataset(&synthetic(), &tiny_run(1), Mode::Train);
     load_items(&ds, &[0, 3, 6, 9, 12][..n], 1).unwrap()
 }
 
@@ -139,43 +100,6 @@ pub fn made_up_prior(model: &EchoOneConfig) -> (Vec<Vec<f32>>, FittedPrior) {
         .with_k(model.prior_k)
         .with_side(model.low_res_size())
         .with_extractor(LatentExtractor::Thumbnail { side: 2 });
-    let fitted = echoone_train::prior::fit(&samples, &latents, &config).unwrap();
+    let fitted = echoone_train::prior_fit::fit(&samples, &latents, &config).unwrap();
     (latents, fitted)
-}
-
-/// Sends SIGINT, as Ctrl-C in a terminal does, to `child`.
-#[cfg(target_os = "linux")]
-pub fn interrupt(child: &std::process::Child) {
-    use rustix::process::{Pid, Signal, kill_process};
-    kill_process(Pid::from_child(child), Signal::INT).expect("SIGINT echoone");
-}
-
-/// One event of a run log (`events.jsonl`).
-pub type Event = serde_json::Map<String, serde_json::Value>;
-
-/// The event's name.
-pub fn name(e: &Event) -> &str {
-    e.get("event")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default()
-}
-
-/// The event's unsigned field `field`.
-pub fn num(e: &Event, field: &str) -> u64 {
-    e.get(field)
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or_else(|| panic!("no {field} in {e:?}"))
-}
-
-/// The first event named `event` in `log`.
-pub fn first<'a>(log: &'a [Event], event: &str) -> &'a Event {
-    log.iter()
-        .find(|e| name(e) == event)
-        .unwrap_or_else(|| panic!("no {event} event in {log:?}"))
-}
-
-/// The `state.json` of the `latest` checkpoint of the run in `run`.
-pub fn latest_state(run: &Path) -> serde_json::Value {
-    let path = run.join("checkpoints/latest/state.json");
-    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
 }
