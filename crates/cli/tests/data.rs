@@ -1,4 +1,4 @@
-//! The `data` program on the real-format fixtures: `inspect --json` counts, sizes and spacings,
+//! `echoone data` on the real-format fixtures: `inspect --json` counts, sizes and spacings,
 //! and `export` writing every sample with masks equal, pixel for pixel, to what the formats'
 //! tools wrote.
 
