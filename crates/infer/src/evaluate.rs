@@ -1,5 +1,5 @@
 //! Scoring a model held in memory on a dataset (training's validation and
-//! [`crate::evaluate_run`]): the evaluation clicks, the prediction of every (image,
+//! [`evaluate_run`](mod@crate::evaluate_run)): the evaluation clicks, the prediction of every (image,
 //! structure) item at the model size, its metrics (echoone-metrics) and the loss. Writes no
 //! files.
 

@@ -1,5 +1,5 @@
 //! Evaluating a saved checkpoint (the `eval` and `ablate` commands): load the run's model and
-//! prior, score it with [`crate::evaluate`] once per click source, and write the metrics per
+//! prior, score it with [`evaluate`](fn@crate::evaluate) once per click source, and write the metrics per
 //! structure, plane and centre, in pixels and (where the data give a spacing) millimetres, with
 //! overlays.
 

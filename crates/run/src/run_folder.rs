@@ -80,7 +80,7 @@ impl RunFolder {
         self.dir.join("checkpoints").join("best")
     }
 
-    /// `events.jsonl`, the run log (see [`crate::run_log`]).
+    /// `events.jsonl`, the run log (written by `echoone_train::monitor::events`).
     pub fn events(&self) -> PathBuf {
         self.dir.join("events.jsonl")
     }
