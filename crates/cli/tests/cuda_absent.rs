@@ -2,7 +2,7 @@
 //! missing (the driver's libcuda, CUDA's run-time compiler libnvrtc, the GPU asked for), at
 //! once, with nothing written and no panic; and on a machine with the NVIDIA driver, a real
 //! training step on the GPU. Built only with the cuda feature (.ci/run: `cargo test -p
-//! echoone-train --features cuda,ndarray --test cuda_absent`).
+//! echoone-cli --features cuda,ndarray --test cuda_absent`).
 //!
 //! Nothing passes by doing nothing: where a test cannot provoke what it checks (a driver or
 //! NVRTC installed, no GPU step wanted) it fails, unless `ECHOONE_SKIP_GPU_TESTS` is set, which
