@@ -2,44 +2,41 @@
 //! Adam (or AdamW with warm-up and poly decay), validation every epoch, `latest` and `best`
 //! checkpoints (also every `checkpoint_every` steps inside an epoch), exact resume, the run log
 //! (`events.jsonl`, see [`crate::monitor::events`]) and the experiment's reports.
+//!
+//! This file sets a run up (data, split, PC-Mask prior, model or checkpoint); the training itself
+//! is in its parts: `fit` (the loop over the epochs and the run's end), `epoch` (one epoch's
+//! steps), `validation` (an epoch's validation and what its end saves), `saving` (checkpoints,
+//! mid-epoch ones and stops, and the history files) and `state` (what the loop carries along).
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::data::dataset::Dataset;
-use burn::module::AutodiffModule;
 use burn::optim::{AdamConfig, AdamWConfig, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
-use echoone_data::{Mode, Sample, SegItem, SegmentationDataset, Split};
-use echoone_losses::{EchoOneLoss, EchoOneLossConfig};
-use echoone_metrics::write_summary;
+use echoone_data::{Mode, Sample, Split};
+use echoone_infer::latent_extractor;
+use echoone_infer::run_prior::{self, BatchPrior};
 use echoone_model::EchoOne;
 use echoone_pc_mask::{FittedPrior, PriorConfig};
+use echoone_run::checkpoint::{self, Checkpoint, TrainState};
+use echoone_run::config::{OptimizerKind, TrainConfig};
+use echoone_run::epoch_history::EpochRecord;
+use echoone_run::run_folder::{RunBackend, RunFolder};
+use echoone_run::samples::{self, in_split};
 use serde_json::json;
 
-use crate::epoch_order::epoch_items;
 use crate::error::{Result, TrainError};
 use crate::model_setup;
 use crate::monitor::events::RunLog;
 use crate::monitor::progress::Progress;
-use crate::monitor::steps_csv::StepsLog;
-use crate::parallel::{parallel_step, shares};
 use crate::prior_fit;
-use crate::schedule::learning_rate;
-use crate::step::StepStatus;
-use crate::step::{LossTerms, train_step};
-use echoone_infer::clicks::Prompts;
-use echoone_infer::evaluate::{EvalOptions, Evaluation, evaluate};
-use echoone_infer::items::{batch_with_prior, image_slots, load_items};
-use echoone_infer::latent_extractor;
-use echoone_infer::overlay::write_overlays;
-use echoone_infer::run_prior::{self, BatchPrior};
-use echoone_run::checkpoint::{self, Checkpoint, CheckpointParts, EpochPosition, TrainState};
-use echoone_run::config::{OptimizerKind, TrainConfig};
-use echoone_run::epoch_history::{self, EpochRecord};
-use echoone_run::run_folder::{RunBackend, RunFolder};
-use echoone_run::samples::{self, in_split};
+
+mod epoch;
+mod fit;
+mod saving;
+mod state;
+mod validation;
 
 /// Adam's epsilon, as PyTorch's (burn's default is 1e-5).
 const EPSILON: f32 = 1e-8;
@@ -290,6 +287,8 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         })
     }
 
+    /// PC-Mask's prior for the training batches or, with `val`, the validation batches (`None`
+    /// without PC-Mask).
     fn batch_prior(&self, val: bool) -> Option<BatchPrior<'_>> {
         self.prior.as_ref().map(|p| BatchPrior {
             fitted: &p.fitted,
@@ -382,377 +381,6 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             let _ = self.log.event("failed", json!({ "error": e.to_string() }));
         }
         result
-    }
-
-    /// The body of [`fit`](Self::fit).
-    fn fit_epochs<O>(&mut self, optim: O) -> Result<RunSummary>
-    where
-        O: Optimizer<EchoOne<B>, B>,
-    {
-        let (mut model, mut optim, mut state) = self.restore(optim)?;
-        if !state.history.is_empty() {
-            // A kill between saving `latest` and writing these would leave them an epoch behind.
-            self.write_history(&state)?;
-        }
-        let loss_fn = EchoOneLossConfig::new().init();
-        let train_ds = samples::dataset(&self.train, &self.config, Mode::Train);
-        let val_ds = samples::dataset(&self.val, &self.config, Mode::Eval);
-        let per_epoch = self.per_epoch;
-        let total_steps = per_epoch * self.config.epochs;
-        self.image_slots = self.train_image_slots(&train_ds, per_epoch);
-        let train_prior = self.batch_prior(false);
-        let val_prior = self.batch_prior(true);
-        let mut steps_log = StepsLog::open(&self.exp.dir.join("steps.csv"))?;
-        let mut first_step = true;
-        let (mut epochs_run, mut steps_run) = (0, 0);
-        // Where `--resume` would continue now: (epochs done, steps done in the next).
-        let mut latest_at = (state.epoch, state.position.as_ref().map_or(0, |p| p.steps));
-        let mut resume_at = state.position.take();
-        while state.epoch < self.config.epochs {
-            if self.options.stop_after.is_some_and(|n| epochs_run >= n) {
-                break;
-            }
-            let epoch = state.epoch + 1;
-            let t0 = Instant::now();
-            train_ds.set_epoch(epoch as u64);
-            let order = epoch_items(&train_ds, self.config.order, self.config.seed, epoch as u64);
-            // A mid-epoch checkpoint's place: its steps are done, its sums carried on.
-            let from = resume_at.take().filter(|p| p.epoch == epoch);
-            let done_before = from.as_ref().map_or(0, |p| p.steps);
-            let earlier_seconds = from.as_ref().map_or(0.0, |p| p.train_seconds);
-            let mut sums: BTreeMap<String, f64> =
-                from.as_ref().map(EpochPosition::sums).unwrap_or_default();
-            let (mut seen, mut lr) = from
-                .as_ref()
-                .map_or((0, self.config.lr), |p| (p.seen, p.lr));
-            let seen_before = seen;
-            // The epoch's steps done so far (by this process and any before it).
-            let mut epoch_steps = done_before;
-            // What a checkpoint after `steps` steps of this epoch keeps of it.
-            let seed = self.config.seed;
-            let mid_epoch = move |steps, lr, seen, sums: &BTreeMap<String, f64>| {
-                EpochPosition {
-                    epoch,
-                    steps,
-                    seed,
-                    lr,
-                    seen,
-                    sums: BTreeMap::new(),
-                    train_seconds: earlier_seconds + t0.elapsed().as_secs_f64(),
-                }
-                .with_sums(sums)
-            };
-            for (i, idx) in order
-                .chunks(self.config.batch_size)
-                .take(per_epoch)
-                .enumerate()
-                .skip(done_before)
-            {
-                if self.progress.stop_reason().is_some() {
-                    break;
-                }
-                lr = learning_rate(&self.config, state.step, total_steps, per_epoch);
-                self.progress.phase(&format!(
-                    "epoch {epoch}: step {}/{per_epoch}{}",
-                    i + 1,
-                    if first_step && self.options.kernels.is_some() {
-                        " (the first steps compile the GPU kernels)"
-                    } else {
-                        ""
-                    }
-                ));
-                let at = json!({ "epoch": epoch, "step": i + 1, "global_step": state.step + 1 });
-                self.log.event("step_started", at.clone())?;
-                let step_start = Instant::now();
-                let items = load_items(&train_ds, idx, self.config.workers)?;
-                let (next, losses) =
-                    self.step(model, &mut optim, items, train_prior.as_ref(), &loss_fn, lr)?;
-                model = next;
-                let step_seconds = step_start.elapsed().as_secs_f64();
-                let kernels = self.options.kernels.map(|count| count());
-                steps_log.write(
-                    epoch,
-                    i + 1,
-                    idx.len(),
-                    step_seconds,
-                    &self.started,
-                    kernels,
-                )?;
-                if first_step {
-                    first_step = false;
-                    self.progress.line(&format!(
-                        "first step done {:.1} s after the start ({step_seconds:.1} s for the \
-                         step itself){}",
-                        self.started.elapsed().as_secs_f64(),
-                        self.progress.kernels_text()
-                    ));
-                }
-                for (name, v) in &losses {
-                    *sums.entry(name.to_string()).or_default() += v * idx.len() as f64;
-                }
-                let loss = sums.get("loss").copied().unwrap_or(f64::NAN);
-                if !loss.is_finite() {
-                    return Err(TrainError::Config(format!(
-                        "the loss is not finite at epoch {epoch}, step {}: lower the learning rate",
-                        i + 1
-                    )));
-                }
-                state.step += 1;
-                steps_run += 1;
-                seen += idx.len();
-                let mut done = at;
-                done["loss"] = losses
-                    .iter()
-                    .find(|(name, _)| *name == "loss")
-                    .map_or(json!(null), |(_, v)| json!(v));
-                self.log.event("step_done", done)?;
-                self.progress.step(&StepStatus {
-                    epoch,
-                    epochs: self.config.epochs,
-                    step: i + 1,
-                    steps: per_epoch,
-                    items: idx.len(),
-                    losses: &losses,
-                    totals: &sums,
-                    seen,
-                    lr,
-                    rate: (seen - seen_before) as f64 / t0.elapsed().as_secs_f64(),
-                });
-                epoch_steps = i + 1;
-                let every = self.config.checkpoint_every;
-                if every > 0 && state.step % every == 0 && epoch_steps < per_epoch {
-                    let position = mid_epoch(epoch_steps, lr, seen, &sums);
-                    self.save_position(&model, &optim, &state, position)?;
-                    latest_at = (state.epoch, epoch_steps);
-                }
-            }
-            // A stop asked for mid-epoch: the steps done since the last checkpoint are saved
-            // first (a stop at the epoch's last step validates and saves the epoch as usual,
-            // then stops before the next).
-            if let Some(why) = self
-                .progress
-                .stop_reason()
-                .filter(|_| epoch_steps < per_epoch)
-            {
-                if epoch_steps > 0 && latest_at != (state.epoch, epoch_steps) {
-                    let position = mid_epoch(epoch_steps, lr, seen, &sums);
-                    self.save_position(&model, &optim, &state, position)?;
-                    latest_at = (state.epoch, epoch_steps);
-                }
-                let (done, steps) = latest_at;
-                self.log.event(
-                    "stopped",
-                    json!({ "by": why, "epoch": done, "epoch_step": steps, "global_step": state.step }),
-                )?;
-                self.progress.line(&format!(
-                    "stopped by {why} during epoch {epoch}: `--resume` continues {}",
-                    match (done, steps) {
-                        (0, 0) => "from the start: no step was done".to_string(),
-                        (_, 0) => format!("from the latest checkpoint, after epoch {done}"),
-                        _ => format!(
-                            "from the latest checkpoint, after step {steps} of epoch {}",
-                            done + 1
-                        ),
-                    }
-                ));
-                break;
-            }
-            let train_seconds = earlier_seconds + t0.elapsed().as_secs_f64();
-            self.progress.phase(&format!("validating epoch {epoch}"));
-            self.log
-                .event("validation_started", json!({ "epoch": epoch }))?;
-            let valid = model.valid();
-            let eval = evaluate(
-                &valid,
-                &val_ds,
-                val_prior.as_ref(),
-                &EvalOptions {
-                    batch_size: self.config.batch_size,
-                    workers: self.config.workers,
-                    keep: self.config.overlays,
-                    loss: &loss_fn,
-                    millimetres: false,
-                    threads: self.devices.len(),
-                    fixed_shapes: self.options.fixed_shapes,
-                    prompts: Prompts::GT,
-                },
-                self.device,
-            )?;
-            let summary = eval.summary();
-            let mean_dice = Evaluation::mean_dice(&summary);
-            let seen = seen.max(1) as f64;
-            let record = EpochRecord {
-                epoch,
-                lr,
-                train_loss: sums.remove("loss").unwrap_or(f64::NAN) / seen,
-                train_terms: sums.into_iter().map(|(k, v)| (k, v / seen)).collect(),
-                val_loss: eval.loss,
-                val_dice: mean_dice,
-                val_dice_structure: Evaluation::dice_per_structure(&summary),
-                val_dice_plane: eval.dice_per_plane(),
-                samples_per_second: seen / train_seconds,
-                seconds: earlier_seconds + t0.elapsed().as_secs_f64(),
-            };
-            self.log.event(
-                "epoch_done",
-                json!({
-                    "epoch": epoch,
-                    "steps": per_epoch.saturating_sub(done_before),
-                    "steps_per_epoch": per_epoch,
-                    "val_dice": mean_dice,
-                }),
-            )?;
-            self.progress.epoch(&record);
-            self.progress.phase("saving the checkpoints");
-            state.epoch = epoch;
-            state.history.push(record);
-            write_overlays(&self.exp.overlays(epoch), &eval.kept)?;
-            let improved = epoch_history::improves(state.best.map(|(d, _)| d), mean_dice);
-            if improved {
-                state.best = Some((mean_dice, epoch));
-                self.save("best", &self.exp.best(), &model, None::<O::Record>, &state)?;
-                write_summary(&summary, &self.exp.dir)?;
-            }
-            let latest = self.exp.latest();
-            self.save("latest", &latest, &model, Some(optim.to_record()), &state)?;
-            latest_at = (state.epoch, 0);
-            self.write_history(&state)?;
-            epochs_run += 1;
-        }
-        let seconds = self.started.elapsed().as_secs_f64();
-        let complete = state.epoch >= self.config.epochs;
-        self.log.event(
-            "finished",
-            json!({
-                "steps": steps_run,
-                "epochs": epochs_run,
-                "epoch": state.epoch,
-                "global_step": state.step,
-                "complete": complete,
-            }),
-        )?;
-        if let Some((dice, epoch)) = state.best.filter(|_| complete) {
-            self.progress.line(&format!(
-                "done in {seconds:.0} s: best mean validation Dice {dice:.4} at epoch {epoch}; \
-                 artefacts in {}",
-                self.exp.dir.display()
-            ));
-        }
-        Ok(RunSummary {
-            dir: self.exp.dir.clone(),
-            best: state.best,
-            history: state.history,
-            seconds,
-            complete,
-        })
-    }
-
-    /// One training step on `items`: on the main device, or split across the devices.
-    fn step<O>(
-        &self,
-        model: EchoOne<B>,
-        optim: &mut O,
-        items: Vec<SegItem>,
-        prior: Option<&BatchPrior<'_>>,
-        loss_fn: &EchoOneLoss,
-        lr: f64,
-    ) -> Result<(EchoOne<B>, LossTerms)>
-    where
-        O: Optimizer<EchoOne<B>, B>,
-    {
-        let module_lr = &self.config.module_lr;
-        if self.devices.len() > 1 {
-            let shares = shares::<B>(items, prior, self.devices)?;
-            return parallel_step(model, optim, shares, self.device, loss_fn, lr, module_lr);
-        }
-        let (batch, prior) = batch_with_prior::<B>(items, prior, self.image_slots, self.device)?;
-        train_step(model, optim, batch, prior, loss_fn, lr, module_lr)
-    }
-
-    /// `metrics.csv` and `curves.png` from the history so far.
-    fn write_history(&self, state: &TrainState) -> Result<()> {
-        epoch_history::write_csv(&self.exp.metrics_csv(), &state.history)?;
-        Ok(epoch_history::write_curves(
-            &self.exp.curves(),
-            &state.history,
-        )?)
-    }
-
-    /// The image slots of the training batches with fixed shapes: the most distinct images in
-    /// a batch of any epoch of the run (0: no padding).
-    fn train_image_slots(&self, dataset: &SegmentationDataset, per_epoch: usize) -> usize {
-        if !self.options.fixed_shapes {
-            return 0;
-        }
-        (1..=self.config.epochs as u64)
-            .map(|epoch| {
-                let order = epoch_items(dataset, self.config.order, self.config.seed, epoch);
-                image_slots(
-                    dataset,
-                    order.chunks(self.config.batch_size).take(per_epoch),
-                )
-            })
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// Writes the `latest` checkpoint in the middle of an epoch, at `position`.
-    fn save_position<O>(
-        &self,
-        model: &EchoOne<B>,
-        optim: &O,
-        state: &TrainState,
-        position: EpochPosition,
-    ) -> Result<()>
-    where
-        O: Optimizer<EchoOne<B>, B>,
-    {
-        self.progress.phase(&format!(
-            "epoch {}: saving the checkpoint of step {}",
-            position.epoch, position.steps
-        ));
-        let snapshot = TrainState {
-            position: Some(position),
-            ..state.clone()
-        };
-        self.save(
-            "latest",
-            &self.exp.latest(),
-            model,
-            Some(optim.to_record()),
-            &snapshot,
-        )
-    }
-
-    /// Writes the checkpoint `kind` (`latest`, `best`) into `dir`, each stage in the run log.
-    fn save<R: burn::record::Record<B>>(
-        &self,
-        kind: &str,
-        dir: &Path,
-        model: &EchoOne<B>,
-        optimizer: Option<R>,
-        state: &TrainState,
-    ) -> Result<()> {
-        let at = json!({
-            "kind": kind,
-            "epoch": state.epoch,
-            "epoch_step": state.position.as_ref().map_or(0, |p| p.steps),
-            "global_step": state.step,
-            "mid_epoch": state.position.is_some(),
-        });
-        self.log.event("checkpoint_started", at.clone())?;
-        checkpoint::save_observed(
-            dir,
-            model,
-            CheckpointParts {
-                optimizer,
-                state,
-                config: &self.config,
-                prior: self.prior.as_ref().map(|p| &p.fitted),
-            },
-            &mut |stage| self.log.event(stage.event(), at.clone()),
-        )?;
-        self.log.event("checkpoint_written", at)
     }
 }
 
