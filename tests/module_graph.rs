@@ -130,8 +130,16 @@ fn no_crate_has_an_import_circle_between_its_modules() {
             circles.push(format!("{}: {}", src.display(), cycle.join(" -> ")));
         }
     }
-    assert!(checked >= 12, "only {checked} crates found under {}", crates.display());
-    assert!(circles.is_empty(), "import circles:\n{}", circles.join("\n"));
+    assert!(
+        checked >= 12,
+        "only {checked} crates found under {}",
+        crates.display()
+    );
+    assert!(
+        circles.is_empty(),
+        "import circles:\n{}",
+        circles.join("\n")
+    );
 }
 
 #[test]

@@ -57,8 +57,14 @@ fn every_subcommand_is_listed_and_its_help_shows_an_example() {
 fn completions_name_every_subcommand_and_flag() {
     let bash = stdout(&echoone(&["completions", "bash"]));
     assert!(bash.contains("_echoone"), "{bash}");
-    for word in SUBCOMMANDS.iter().chain(&["--run", "--sam-weights", "--weights"]) {
-        assert!(bash.contains(word), "{word} missing from the bash completions");
+    for word in SUBCOMMANDS
+        .iter()
+        .chain(&["--run", "--sam-weights", "--weights"])
+    {
+        assert!(
+            bash.contains(word),
+            "{word} missing from the bash completions"
+        );
     }
     let zsh = stdout(&echoone(&["completions", "zsh"]));
     assert!(zsh.starts_with("#compdef echoone"), "{zsh}");
@@ -81,7 +87,10 @@ fn man_writes_one_page_per_command() {
     ] {
         let text = std::fs::read_to_string(dir.path().join(page))
             .unwrap_or_else(|e| panic!("{page}: {e}"));
-        assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}: {text}");
+        assert!(
+            text.starts_with(".ie") || text.contains(".TH"),
+            "{page}: {text}"
+        );
     }
     let train = std::fs::read_to_string(dir.path().join("echoone-train.1")).unwrap();
     assert!(train.contains("sam\\-weights"), "{train}");
@@ -94,8 +103,26 @@ fn old_flag_spellings_are_refused() {
         &["predict", "--checkpoint", "runs/x", "a.png", "--out", "o"],
         &["ef", "--checkpoint", "runs/x", "--out", "o"],
         &["train", "--sam-checkpoint", "sam.pth"],
-        &["sam", "--checkpoint", "sam.pth", "--image", "a.png", "--out", "o"],
-        &["sam", "--variant", "vit_b", "--weights", "s", "--image", "a", "--out", "o"],
+        &[
+            "sam",
+            "--checkpoint",
+            "sam.pth",
+            "--image",
+            "a.png",
+            "--out",
+            "o",
+        ],
+        &[
+            "sam",
+            "--variant",
+            "vit_b",
+            "--weights",
+            "s",
+            "--image",
+            "a",
+            "--out",
+            "o",
+        ],
     ] {
         let out = echoone(args);
         let err = String::from_utf8_lossy(&out.stderr);

@@ -36,16 +36,24 @@ pub enum Command {
     #[command(flatten)]
     Backend(BackendCommand),
     /// Synthesise, inspect and export echocardiography datasets.
-    #[command(after_help = "Examples:\n  echoone data synth --out synth --cases 40\n  echoone data inspect camus:/data/CAMUS --sheet camus.png\n  echoone data export hmcqu:/data/HMC-QU --out hmcqu_png\n  echoone data cine --out cines --cases 4 --plane 4CH")]
+    #[command(
+        after_help = "Examples:\n  echoone data synth --out synth --cases 40\n  echoone data inspect camus:/data/CAMUS --sheet camus.png\n  echoone data export hmcqu:/data/HMC-QU --out hmcqu_png\n  echoone data cine --out cines --cases 4 --plane 4CH"
+    )]
     Data(data::DataArgs),
     /// Segment an image with official SAM weights and point or box prompts.
-    #[command(after_help = "Examples:\n  echoone sam --weights sam_vit_b_01ec64.pth --image echo.png --point 120,140 --out sam_out\n  echoone sam --weights sam_vit_h_4b8939.pth --arch vit_h --image echo.png --box 40,40,200,220 --multimask --out sam_out")]
+    #[command(
+        after_help = "Examples:\n  echoone sam --weights sam_vit_b_01ec64.pth --image echo.png --point 120,140 --out sam_out\n  echoone sam --weights sam_vit_h_4b8939.pth --arch vit_h --image echo.png --box 40,40,200,220 --multimask --out sam_out"
+    )]
     Sam(sam::SamArgs),
     /// Dice, IoU, HD95, HD and ASSD of predicted label maps against references, MONAI-exact.
-    #[command(after_help = "Example:\n  echoone metrics --pred pred/ --gt gt/ --labels 1,2,3 --spacing 0.3,0.3 --out scores")]
+    #[command(
+        after_help = "Example:\n  echoone metrics --pred pred/ --gt gt/ --labels 1,2,3 --spacing 0.3,0.3 --out scores"
+    )]
     Metrics(metrics::MetricsArgs),
     /// EchoONE's parameter counts, or a checkpoint of the authors' EchoONE run on one image.
-    #[command(after_help = "Examples:\n  echoone model summary --variant vit_b\n  echoone model run --weights echoone.pth --image echo.png --point 120,140,1 --out model_out")]
+    #[command(
+        after_help = "Examples:\n  echoone model summary --variant vit_b\n  echoone model run --weights echoone.pth --image echo.png --point 120,140,1 --out model_out"
+    )]
     Model(model::ModelArgs),
     /// Print the completion script of a shell (bash, zsh, fish, elvish, powershell) on stdout.
     #[command(
