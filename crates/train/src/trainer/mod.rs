@@ -103,17 +103,31 @@ pub fn train_on<B: AutodiffBackend>(
     devices: &[B::Device],
 ) -> Result<RunSummary> {
     config.validate()?;
-    match config.optimizer {
-        OptimizerKind::Adam => {
-            let optim = adam().init();
-            Run::<B>::start(config, options, devices)?.fit(optim)
-        }
-        OptimizerKind::AdamW => {
-            let optim = adamw(config.weight_decay).init();
-            Run::<B>::start(config, options, devices)?.fit(optim)
-        }
-    }
+    // On a thread of its own with a large stack: the model travels by value through the loop's
+    // functions, and in a debug build their frames overflow the 2 MiB stack of a test thread or
+    // an async runtime's worker.
+    std::thread::scope(|scope| {
+        let run = std::thread::Builder::new()
+            .name("echoone-train".into())
+            .stack_size(TRAIN_STACK)
+            .spawn_scoped(scope, || match config.optimizer {
+                OptimizerKind::Adam => {
+                    let optim = adam().init();
+                    Run::<B>::start(config, options, devices)?.fit(optim)
+                }
+                OptimizerKind::AdamW => {
+                    let optim = adamw(config.weight_decay).init();
+                    Run::<B>::start(config, options, devices)?.fit(optim)
+                }
+            })
+            .map_err(|e| TrainError::Config(format!("cannot start the training thread: {e}")))?;
+        run.join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
+
+/// The stack of the thread a run trains on ([`train_on`]).
+const TRAIN_STACK: usize = 256 << 20;
 
 /// Adam with PyTorch's defaults (`torch.optim.Adam`: epsilon [`EPSILON`]).
 fn adam() -> AdamConfig {
