@@ -6,6 +6,8 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::{gelu, relu, sigmoid};
 use burn::tensor::{Tensor, backend::Backend};
 
+use crate::flat_linear::linear_rows;
+
 /// The activation between the two layers of an [`MlpBlock`].
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum Activation {
@@ -51,9 +53,9 @@ impl MlpBlockConfig {
 impl<B: Backend> MlpBlock<B> {
     /// Applies the block on the last axis.
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        let h = self.lin1.forward(x);
+        let h = linear_rows(&self.lin1, x);
         let h = if self.gelu { gelu(h) } else { relu(h) };
-        self.lin2.forward(h)
+        linear_rows(&self.lin2, h)
     }
 }
 
@@ -113,7 +115,7 @@ impl<B: Backend> Mlp<B> {
         let last = self.layers.len().saturating_sub(1);
         let mut x = x;
         for (i, layer) in self.layers.iter().enumerate() {
-            x = layer.forward(x);
+            x = linear_rows(layer, x);
             if i < last {
                 x = relu(x);
             }
