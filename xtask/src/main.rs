@@ -10,6 +10,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
+mod bench_compare;
 mod parity;
 mod run_backend;
 
@@ -95,7 +96,7 @@ fn usage() -> String {
     }
     let names: Vec<&str> = BENCHES.iter().map(|(n, _)| *n).collect();
     text.push_str(&format!(
-        "  {:<11} criterion benchmarks: bench [{}] [--features LIST] [criterion args]\n",
+        "  {:<11} criterion benchmarks: bench [{}] [--features LIST] [criterion args]; bench compare --python PY --authors-checkout DIR: burn-flex beside PyTorch\n",
         "bench",
         names.join("|")
     ));
@@ -136,6 +137,9 @@ fn run(mut cmd: Command) -> Result<ExitCode> {
 /// rejects them. A leading `--features LIST` (or `--features=LIST`) goes to cargo, the rest to
 /// criterion: `cargo xtask bench train --features tch --warm-up-time 2`.
 fn bench(args: &[String]) -> Result<ExitCode> {
+    if args.first().is_some_and(|a| a == "compare") {
+        return bench_compare::compare(&args[1..]);
+    }
     let mut cmd = cargo();
     cmd.arg("bench");
     let (selected, mut rest): (Vec<&(&str, &str)>, &[String]) = match args.first() {
