@@ -10,7 +10,6 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::gelu;
 use burn::tensor::{Tensor, backend::Backend};
-use echoone_sam::flat_linear::linear_rows;
 
 /// Configuration of [`Adapter`]; EchoONE ViT-B: `dim` 768, hidden 192.
 #[derive(Config, Debug)]
@@ -66,7 +65,7 @@ impl AdapterConfig {
 impl<B: Backend> Adapter<B> {
     /// Maps `[..., dim]` (any rank, e.g. tokens `[B, H, W, dim]`) to the same shape.
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        let out = linear_rows(&self.D_fc2, gelu(linear_rows(&self.D_fc1, x.clone())));
+        let out = self.D_fc2.forward(gelu(self.D_fc1.forward(x.clone())));
         if self.skip_connect { x + out } else { out }
     }
 }

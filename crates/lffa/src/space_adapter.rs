@@ -6,7 +6,6 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Tensor, backend::Backend};
-use echoone_sam::flat_linear::linear_rows;
 
 use crate::error::LffaError;
 
@@ -74,16 +73,16 @@ impl<B: Backend> SpaceAdapter<B> {
         let head_dim = dim / heads;
         let split =
             |x: Tensor<B, 4>, len: usize| x.reshape([batch, len, heads, head_dim]).swap_dims(1, 2);
-        let q = split(linear_rows(&self.q, tokens), height * width);
-        let k = split(linear_rows(&self.k, context.clone()), ctx_h * ctx_w);
-        let v = split(linear_rows(&self.v, context), ctx_h * ctx_w);
+        let q = split(self.q.forward(tokens), height * width);
+        let k = split(self.k.forward(context.clone()), ctx_h * ctx_w);
+        let v = split(self.v.forward(context), ctx_h * ctx_w);
         let scale = (head_dim as f64).powf(-0.5);
         let attn = softmax((q * scale).matmul(k.swap_dims(2, 3)), 3);
         let out = attn
             .matmul(v)
             .swap_dims(1, 2)
             .reshape([batch, height, width, dim]);
-        linear_rows(&self.proj, out)
+        self.proj.forward(out)
     }
 }
 

@@ -8,7 +8,6 @@
 //! * the official pre- and post-processing and a caching [`Predictor`].
 
 pub mod error;
-pub mod flat_linear;
 pub mod image_encoder;
 pub mod inspect;
 pub mod layer_norm2d;

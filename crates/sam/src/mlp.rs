@@ -6,8 +6,6 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::{gelu, relu, sigmoid};
 use burn::tensor::{Tensor, backend::Backend};
 
-use crate::flat_linear::linear_rows;
-
 /// The activation between the two layers of an [`MlpBlock`].
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum Activation {
@@ -53,9 +51,9 @@ impl MlpBlockConfig {
 impl<B: Backend> MlpBlock<B> {
     /// Applies the block on the last axis.
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        let h = linear_rows(&self.lin1, x);
+        let h = self.lin1.forward(x);
         let h = if self.gelu { gelu(h) } else { relu(h) };
-        linear_rows(&self.lin2, h)
+        self.lin2.forward(h)
     }
 }
 
@@ -115,7 +113,7 @@ impl<B: Backend> Mlp<B> {
         let last = self.layers.len().saturating_sub(1);
         let mut x = x;
         for (i, layer) in self.layers.iter().enumerate() {
-            x = linear_rows(layer, x);
+            x = layer.forward(x);
             if i < last {
                 x = relu(x);
             }

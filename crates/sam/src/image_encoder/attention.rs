@@ -9,8 +9,6 @@ use burn::tensor::{Tensor, backend::Backend};
 
 use super::rel_pos::decomposed_rel_pos_bias;
 
-use crate::flat_linear::linear_rows;
-
 /// Configuration of [`Attention`].
 #[derive(Config, Debug)]
 pub struct AttentionConfig {
@@ -68,7 +66,9 @@ impl<B: Backend> Attention<B> {
         let tokens = height * width;
         let heads = self.num_heads;
         let head_dim = dim / heads;
-        let qkv = linear_rows(&self.qkv, x.reshape([batch, tokens, dim]))
+        let qkv = self
+            .qkv
+            .forward(x.reshape([batch, tokens, dim]))
             .reshape([batch, tokens, 3, heads, head_dim])
             .permute([2, 0, 3, 1, 4]);
         let part = |i: usize| {
@@ -95,6 +95,6 @@ impl<B: Backend> Attention<B> {
             .reshape([batch, heads, height, width, head_dim])
             .permute([0, 2, 3, 1, 4])
             .reshape([batch, height, width, dim]);
-        linear_rows(&self.proj, out)
+        self.proj.forward(out)
     }
 }

@@ -7,8 +7,6 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Tensor, backend::Backend};
 
-use crate::flat_linear::linear_rows;
-
 /// Configuration of [`DecoderAttention`].
 #[derive(Config, Debug)]
 pub struct DecoderAttentionConfig {
@@ -60,14 +58,12 @@ impl<B: Backend> DecoderAttention<B> {
 
     /// Attends queries `[B, Nq, D]` to keys `[B, Nk, D]` with values `[B, Nk, D]`.
     pub fn forward(&self, q: Tensor<B, 3>, k: Tensor<B, 3>, v: Tensor<B, 3>) -> Tensor<B, 3> {
-        let q = self.separate_heads(linear_rows(&self.q_proj, q));
-        let k = self.separate_heads(linear_rows(&self.k_proj, k));
-        let v = self.separate_heads(linear_rows(&self.v_proj, v));
+        let q = self.separate_heads(self.q_proj.forward(q));
+        let k = self.separate_heads(self.k_proj.forward(k));
+        let v = self.separate_heads(self.v_proj.forward(v));
         let out = attention(q, k, v, None, None, AttentionModuleOptions::default());
         let [b, heads, n, c] = out.dims();
-        linear_rows(
-            &self.out_proj,
-            out.swap_dims(1, 2).reshape([b, n, heads * c]),
-        )
+        self.out_proj
+            .forward(out.swap_dims(1, 2).reshape([b, n, heads * c]))
     }
 }
