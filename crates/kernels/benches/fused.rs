@@ -1,0 +1,122 @@
+//! Forward + backward on `Autodiff<Flex>` of the fused ops against the composed burn ops they
+//! replace: softmax with bias on attention scores `[4, 4, 1024, 1024]`, LayerNorm on
+//! `[4, 32, 32, 768]` and GELU on `[4, 1024, 3072]`.
+
+use std::hint::black_box;
+
+use burn::tensor::{Tensor, TensorData, TensorPrimitive};
+use burn_autodiff::Autodiff;
+use burn_flex::Flex;
+use criterion::{Criterion, criterion_group, criterion_main};
+use echoone_kernels::{composed_layer_norm, composed_softmax, tensor as fused};
+
+type Ad = Autodiff<Flex>;
+
+/// A deterministic pseudo-random inner tensor in [-amplitude, amplitude) + offset.
+fn inner<const D: usize>(
+    shape: [usize; D],
+    seed: u32,
+    amplitude: f32,
+    offset: f32,
+) -> Tensor<Flex, D> {
+    let n: usize = shape.iter().product();
+    let mut state = seed.wrapping_mul(0x9E37_79B9) | 1;
+    let values: Vec<f32> = (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 8) as f32 / (1u32 << 24) as f32 * 2.0 * amplitude - amplitude + offset
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(values, shape), &Default::default())
+}
+
+/// A tracked leaf on `Ad` sharing `t`'s buffer.
+fn leaf<const D: usize>(t: &Tensor<Flex, D>) -> Tensor<Ad, D> {
+    Tensor::from_inner(t.clone()).require_grad()
+}
+
+/// A tensor from a float primitive.
+fn from_prim<const D: usize>(p: burn::tensor::ops::FloatTensor<Ad>) -> Tensor<Ad, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(p))
+}
+
+fn softmax(c: &mut Criterion) {
+    let shape = [4, 4, 1024, 1024];
+    let (x, bias) = (inner(shape, 1, 4.0, 0.0), inner(shape, 2, 1.0, 0.0));
+    let mut g = c.benchmark_group("softmax [4,4,1024,1024] + bias, forward + backward");
+    g.bench_function("fused", |b| {
+        b.iter(|| {
+            let (x, bias) = (leaf(&x), leaf(&bias));
+            let y = fused::softmax(x.clone(), Some(bias.clone()), 0.125);
+            let grads = y.sum().backward();
+            black_box((x.grad(&grads), bias.grad(&grads)))
+        })
+    });
+    g.bench_function("composed", |b| {
+        b.iter(|| {
+            let (x, bias) = (leaf(&x), leaf(&bias));
+            let p = composed_softmax::<Ad>(
+                x.clone().into_primitive().tensor(),
+                Some(bias.clone().into_primitive().tensor()),
+                0.125,
+            );
+            let grads = from_prim::<4>(p).sum().backward();
+            black_box((x.grad(&grads), bias.grad(&grads)))
+        })
+    });
+    g.finish();
+}
+
+fn layer_norm(c: &mut Criterion) {
+    let shape = [4, 32, 32, 768];
+    let x = inner(shape, 3, 2.0, 0.5);
+    let (gamma, beta) = (inner([768], 4, 0.5, 1.0), inner([768], 5, 0.5, 0.0));
+    let mut g = c.benchmark_group("layer norm [4,32,32,768] + beta, forward + backward");
+    g.bench_function("fused", |b| {
+        b.iter(|| {
+            let (x, gamma, beta) = (leaf(&x), leaf(&gamma), leaf(&beta));
+            let y = fused::layer_norm(x.clone(), gamma.clone(), Some(beta.clone()), 1e-6);
+            let grads = y.sum().backward();
+            black_box((x.grad(&grads), gamma.grad(&grads), beta.grad(&grads)))
+        })
+    });
+    g.bench_function("composed", |b| {
+        b.iter(|| {
+            let (x, gamma, beta) = (leaf(&x), leaf(&gamma), leaf(&beta));
+            let p = composed_layer_norm::<Ad>(
+                x.clone().into_primitive().tensor(),
+                gamma.clone().into_primitive().tensor(),
+                Some(beta.clone().into_primitive().tensor()),
+                1e-6,
+            );
+            let grads = from_prim::<4>(p).sum().backward();
+            black_box((x.grad(&grads), gamma.grad(&grads), beta.grad(&grads)))
+        })
+    });
+    g.finish();
+}
+
+fn gelu(c: &mut Criterion) {
+    let x = inner([4, 1024, 3072], 6, 4.0, 0.0);
+    let mut g = c.benchmark_group("gelu [4,1024,3072], forward + backward");
+    g.bench_function("fused", |b| {
+        b.iter(|| {
+            let x = leaf(&x);
+            let grads = fused::gelu(x.clone()).sum().backward();
+            black_box(x.grad(&grads))
+        })
+    });
+    g.bench_function("composed", |b| {
+        b.iter(|| {
+            let x = leaf(&x);
+            let grads = burn::tensor::activation::gelu(x.clone()).sum().backward();
+            black_box(x.grad(&grads))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, softmax, layer_norm, gelu);
+criterion_main!(benches);

@@ -1,0 +1,212 @@
+//! [`FusedOps`] under burn-autodiff: one graph node per fused op, whose backward calls the inner
+//! backend's fused backward.
+//!
+//! The nodes are compute bound (their inputs are checkpointed, never recomputed from a retro
+//! forward). A node has one parent per tensor input, the optional ones (softmax bias, LayerNorm
+//! beta) last, so one `Backward` impl generic over the parent count serves both cases.
+
+use burn::tensor::ops::FloatTensor;
+use burn_autodiff::checkpoint::base::Checkpointer;
+use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn_autodiff::grads::Gradients;
+use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_autodiff::{Autodiff, NodeId};
+
+use crate::fused::FusedOps;
+
+/// Backward of `softmax(x * scale + bias)`; parents `[x]` or `[x, bias]`.
+#[derive(Debug)]
+struct SoftmaxBackward;
+
+impl<B: FusedOps, const N: usize> Backward<B, N> for SoftmaxBackward {
+    /// The softmax output and the scale.
+    type State = (FloatTensor<B>, f32);
+
+    fn backward(self, ops: Ops<Self::State, N>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (y, scale) = ops.state;
+        let mut parents = ops.parents.into_iter();
+        let node_x = parents.next().flatten();
+        let node_bias = parents.next().flatten();
+        match (node_x, node_bias) {
+            (Some(x), Some(bias)) if scale == 1.0 => {
+                let dz = B::fused_softmax_backward(y, grad);
+                grads.register::<B>(x.id, dz.clone());
+                grads.register::<B>(bias.id, dz);
+            }
+            (Some(x), Some(bias)) => {
+                let dz = B::fused_softmax_backward(y.clone(), grad.clone());
+                grads.register::<B>(bias.id, dz);
+                let dx = B::fused_softmax_backward_scaled(y, grad, scale);
+                grads.register::<B>(x.id, dx);
+            }
+            (Some(x), None) => {
+                let dx = B::fused_softmax_backward_scaled(y, grad, scale);
+                grads.register::<B>(x.id, dx);
+            }
+            (None, Some(bias)) => {
+                let dz = B::fused_softmax_backward(y, grad);
+                grads.register::<B>(bias.id, dz);
+            }
+            (None, None) => {}
+        }
+    }
+}
+
+/// Backward of LayerNorm; parents `[x, gamma]` or `[x, gamma, beta]`.
+#[derive(Debug)]
+struct LayerNormBackward;
+
+impl<B: FusedOps, const N: usize> Backward<B, N> for LayerNormBackward {
+    /// The checkpointed x and gamma, and eps.
+    type State = (NodeId, NodeId, f64);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, N>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_id, gamma_id, eps) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_id);
+        let gamma = checkpointer.retrieve_node_output::<FloatTensor<B>>(gamma_id);
+        let mut parents = ops.parents.into_iter();
+        let node_x = parents.next().flatten();
+        let node_gamma = parents.next().flatten();
+        let node_beta = parents.next().flatten();
+        if node_x.is_none() && node_gamma.is_none() && node_beta.is_none() {
+            return;
+        }
+        let (grad_x, grad_gamma, grad_beta) = B::fused_layer_norm_backward(x, gamma, grad, eps);
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, grad_x);
+        }
+        if let Some(node) = node_gamma {
+            grads.register::<B>(node.id, grad_gamma);
+        }
+        if let Some(node) = node_beta {
+            grads.register::<B>(node.id, grad_beta);
+        }
+    }
+}
+
+/// Backward of GELU; parent `[x]`.
+#[derive(Debug)]
+struct GeluBackward;
+
+impl<B: FusedOps> Backward<B, 1> for GeluBackward {
+    /// The checkpointed x.
+    type State = NodeId;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<B>(&ops.node);
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(ops.state);
+        let [node_x] = ops.parents;
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, B::fused_gelu_backward(x, grad));
+        }
+    }
+}
+
+impl<B: FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
+    fn fused_softmax(
+        x: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        scale: f32,
+    ) -> FloatTensor<Self> {
+        match bias {
+            Some(bias) => match SoftmaxBackward
+                .prepare::<C>([x.node.clone(), bias.node.clone()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => {
+                    let y = B::fused_softmax(x.primitive, Some(bias.primitive), scale);
+                    prep.finish((y.clone(), scale), y)
+                }
+                OpsKind::UnTracked(prep) => {
+                    prep.finish(B::fused_softmax(x.primitive, Some(bias.primitive), scale))
+                }
+            },
+            None => match SoftmaxBackward
+                .prepare::<C>([x.node.clone()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => {
+                    let y = B::fused_softmax(x.primitive, None, scale);
+                    prep.finish((y.clone(), scale), y)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(B::fused_softmax(x.primitive, None, scale)),
+            },
+        }
+    }
+
+    fn fused_layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: Option<FloatTensor<Self>>,
+        eps: f64,
+    ) -> FloatTensor<Self> {
+        match beta {
+            Some(beta) => match LayerNormBackward
+                .prepare::<C>([x.node.clone(), gamma.node.clone(), beta.node.clone()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(mut prep) => {
+                    let state = (prep.checkpoint(&x), prep.checkpoint(&gamma), eps);
+                    let y = B::fused_layer_norm(
+                        x.primitive,
+                        gamma.primitive,
+                        Some(beta.primitive),
+                        eps,
+                    );
+                    prep.finish(state, y)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(B::fused_layer_norm(
+                    x.primitive,
+                    gamma.primitive,
+                    Some(beta.primitive),
+                    eps,
+                )),
+            },
+            None => match LayerNormBackward
+                .prepare::<C>([x.node.clone(), gamma.node.clone()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(mut prep) => {
+                    let state = (prep.checkpoint(&x), prep.checkpoint(&gamma), eps);
+                    prep.finish(
+                        state,
+                        B::fused_layer_norm(x.primitive, gamma.primitive, None, eps),
+                    )
+                }
+                OpsKind::UnTracked(prep) => {
+                    prep.finish(B::fused_layer_norm(x.primitive, gamma.primitive, None, eps))
+                }
+            },
+        }
+    }
+
+    fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match GeluBackward
+            .prepare::<C>([x.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = prep.checkpoint(&x);
+                prep.finish(state, B::fused_gelu(x.primitive))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_gelu(x.primitive)),
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! EchoONE's CPU speed-ups for burn: how the process keeps freed tensor memory ([`heap`]), and
+//! fused softmax, LayerNorm and GELU with their own backward ([`FusedOps`]), rayon-parallel on
+//! burn-flex and recorded as single nodes under burn-autodiff.
+
+pub mod heap;
+
+mod autodiff;
+mod backends;
+pub mod composed;
+mod flex;
+pub mod fused;
+pub mod gelu;
+pub mod layer_norm;
+pub mod math;
+mod parallel;
+pub mod softmax;
+pub mod tensor;
+
+pub use composed::{
+    composed_gelu, composed_gelu_backward, composed_layer_norm, composed_layer_norm_backward,
+    composed_softmax, composed_softmax_backward,
+};
+pub use fused::FusedOps;
