@@ -150,6 +150,8 @@ fn choose_backend(
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: freed tensors are reused in place (docs/benchmarks.md).
+    echoone_kernels::heap::keep_freed_memory();
     match run() {
         Ok(code) => code,
         Err(e) => {

@@ -20,9 +20,11 @@ logits), `optimizer.zero_grad()`, `backward()`, `optimizer.step()` (their Adam: 
 
 Per configuration, in a fresh process: one warm-up step (allocates Adam's state), then, as the
 Rust bench measures: the process's peak resident set during one step (`VmHWM` after resetting it
-through /proc/self/clear_refs), absolute and above the resident set before the step; then the
-median wall time of STEPS further steps (default 5 for small, 3 for vit_b). Prints one JSON
-object per configuration.
+through /proc/self/clear_refs), absolute and above the resident set of model and Adam state (the
+resident set before the warm-up step plus two float32 moments per trainable parameter), and, as
+before 2026-12-06, above the resident set right before the step; then the median wall time of
+STEPS further steps (default 5 for small, 3 for vit_b). Prints one JSON object per
+configuration.
 
 On a GPU (`--device cuda`, as scripts/gpu_check.py runs it beside `echoone --backend cuda`):
 the same step in fp32 eager (TF32 off, PyTorch's default for matrix products), each step ended
@@ -136,6 +138,8 @@ def measure(checkout, variant, steps, device, batch):
         model.parameters(), lr=1e-4, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, amsgrad=False
     )
     imgs, pt, prior, masks = inputs(batch, device)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    before_warm_up = None if gpu else status_mib("VmRSS")
 
     def step():
         pred = model(imgs, pt, None, prior)
@@ -166,11 +170,14 @@ def measure(checkout, variant, steps, device, batch):
         step()
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     memory = (
         {"peak_gpu_mib": round(peak, 1), "warm_up_s": round(warm_up, 3)}
         if gpu
-        else {"peak_rss_mib": round(peak, 1), "peak_rss_above_before_mib": round(peak - before, 1)}
+        else {
+            "peak_rss_mib": round(peak, 1),
+            "peak_rss_above_model_mib": round(peak - before_warm_up - 2 * trainable * 4 / 2**20, 1),
+            "peak_rss_above_before_mib": round(peak - before, 1),
+        }
     )
     return {
         "name": f"train step {variant} b{batch} torch-eager",

@@ -16,19 +16,25 @@
 //! - `ECHOONE_BENCH_STEPS=N`: time N steps by hand (after one warm-up step) and print their
 //!   median instead of running criterion, whose minimum of 10 samples plus warm-up takes too
 //!   long for ViT-B or burn-ndarray.
+//! - `ECHOONE_BENCH_HEAP=default`: leave glibc's allocator as it is instead of the heap policy
+//!   `echoone` sets (`echoone_kernels::heap`), to measure what the policy gains.
 //!
 //! Samples per second = 4 / the step time. Memory, per step after the first (model and Adam
 //! state already allocated): the peak heap growth counted by a global allocator (Rust
 //! allocations only: libtorch's own allocations escape it), and the process's peak resident set
 //! during the step (`VmHWM` after resetting it through `/proc/self/clear_refs`), absolute and
-//! above the resident set before the step, as `torch_train.py` measures PyTorch.
+//! above the resident set of model and Adam state, as `torch_train.py` measures PyTorch: the
+//! resident set before the warm-up step plus the Adam state the warm-up allocates (two `f32`
+//! moments per trainable parameter). Not the resident set right before the step: what an
+//! allocator keeps from earlier steps (all of it under the heap policy of
+//! `echoone_kernels::heap`, part of it under glibc's default) would hide in that base.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use burn::optim::AdamConfig;
 use burn::tensor::backend::AutodiffBackend;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use echoone_data::{Mode, PipelineConfig, SegmentationDataset, Structure, SyntheticConfig};
 use echoone_infer::items::{batch, load_items};
 use echoone_infer::run_prior::BatchPrior;
@@ -51,16 +57,15 @@ fn status_mib(field: &str) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// Runs `f` once and prints the process's peak resident set during it, absolute and above the
-/// resident set before it.
-fn report_peak_rss<T>(name: &str, f: impl FnOnce() -> T) {
+/// Runs `f` once and prints the process's peak resident set during it, absolute and above
+/// `base` (MiB), the resident set of model and Adam state.
+fn report_peak_rss<T>(name: &str, base: Option<f64>, f: impl FnOnce() -> T) {
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
-    let before = status_mib("VmRSS:");
     black_box(f());
-    match (reset, before, status_mib("VmHWM:")) {
-        (true, Some(before), Some(peak)) => println!(
-            "peak rss {name}: {peak:.1} MiB ({:.1} MiB above the {before:.1} MiB before the step)",
-            peak - before
+    match (reset, base, status_mib("VmHWM:")) {
+        (true, Some(base), Some(peak)) => println!(
+            "peak rss {name}: {peak:.1} MiB ({:.1} MiB above the {base:.1} MiB of model and Adam state)",
+            peak - base
         ),
         _ => println!("peak rss {name}: not available (needs Linux /proc)"),
     }
@@ -134,12 +139,20 @@ fn step_bench<B: AutodiffBackend>(
         black_box(terms);
     };
     let label = format!("train step {variant} b{BATCH} {backend}");
+    let trainable = model
+        .as_ref()
+        .map(|m| echoone_model::summary::parameter_summary(m, 1).1.trainable)
+        .unwrap_or(0);
+    let adam_mib = (2 * trainable * std::mem::size_of::<f32>()) as f64 / (1024.0 * 1024.0);
+    let before_warm_up = status_mib("VmRSS:");
     // Warm-up: allocates the Adam state; the figures below are of later steps.
     run(&mut model);
     report_peak(&format!("{label} (above model and optimiser)"), || {
         run(&mut model)
     });
-    report_peak_rss(&label, || run(&mut model));
+    report_peak_rss(&label, before_warm_up.map(|rss| rss + adam_mib), || {
+        run(&mut model)
+    });
     let steps = std::env::var("ECHOONE_BENCH_STEPS")
         .ok()
         .map(|s| s.parse::<usize>().expect("ECHOONE_BENCH_STEPS: a number"));
@@ -220,4 +233,20 @@ fn benches(c: &mut Criterion) {
 }
 
 criterion_group!(train, benches);
-criterion_main!(train);
+
+/// Whether the heap policy is on (not `ECHOONE_BENCH_HEAP=default`).
+fn heap_kept() -> bool {
+    std::env::var("ECHOONE_BENCH_HEAP").as_deref() != Ok("default")
+}
+
+fn main() {
+    // As `echoone` does, unless asked to measure glibc's default.
+    let heap = if !heap_kept() {
+        "glibc's default".to_string()
+    } else {
+        format!("{:?}", echoone_kernels::heap::keep_freed_memory())
+    };
+    println!("heap policy: {heap}");
+    train();
+    Criterion::default().configure_from_args().final_summary();
+}
