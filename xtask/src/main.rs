@@ -96,7 +96,7 @@ fn usage() -> String {
     }
     let names: Vec<&str> = BENCHES.iter().map(|(n, _)| *n).collect();
     text.push_str(&format!(
-        "  {:<11} criterion benchmarks: bench [{}] [--features LIST] [criterion args]; bench compare --python PY --authors-checkout DIR: burn-flex beside PyTorch\n",
+        "  {:<11} criterion benchmarks: bench [{}] [--features LIST] [criterion args]; bench compare --python PY --authors-checkout DIR: burn-flex beside PyTorch, training and inference (bench compare --help)\n",
         "bench",
         names.join("|")
     ));
