@@ -1,10 +1,10 @@
 //! Layer normalisation over contiguous rows of f32: the serial per-chunk kernels behind the Flex
 //! implementation of [`FusedOps::fused_layer_norm`](crate::FusedOps::fused_layer_norm).
 
-use crate::parallel::{dot_dev, sum, sum_sq_dev};
+use crate::parallel::{dot_dev, simd_kernel, sum, sum_sq_dev};
 
 /// Mean and reciprocal standard deviation (biased variance, two-pass) of one row.
-#[inline]
+#[inline(always)]
 fn row_stats(x: &[f32], eps: f64) -> (f32, f32) {
     let n = x.len() as f32;
     let mean = sum(x) / n;
@@ -13,6 +13,7 @@ fn row_stats(x: &[f32], eps: f64) -> (f32, f32) {
     (mean, rstd)
 }
 
+simd_kernel! {
 /// Overwrites each row of `data` (rows of `gamma.len()` elements) with
 /// `(row - mean) / sqrt(var + eps) * gamma + beta`, the biased variance as PyTorch's
 /// `nn.LayerNorm`.
@@ -42,7 +43,9 @@ pub fn layer_norm_rows(data: &mut [f32], gamma: &[f32], beta: Option<&[f32]>, ep
         }
     }
 }
+}
 
+simd_kernel! {
 /// The backward of [`layer_norm_rows`] over the rows of one chunk.
 ///
 /// `grad` holds the gradient of the output and is overwritten with the gradient of the input
@@ -90,4 +93,5 @@ pub fn layer_norm_backward_rows(
             *gv = rstd * (*gv - a - (*xv - mean) * rstd * b);
         }
     }
+}
 }

@@ -8,6 +8,37 @@
 
 use core::mem::MaybeUninit;
 
+/// Defines a kernel function whose body runs compiled for AVX2 when the CPU has it (checked at
+/// run time) and for the build's baseline otherwise. Both are the same Rust, and Rust never
+/// fuses a multiply and an add on its own, so the two give bit-identical results. Everything
+/// the body calls in its loops must be `#[inline(always)]` to be compiled for AVX2 too.
+macro_rules! simd_kernel {
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block
+    ) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                fn avx2($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                if std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports AVX2, checked just above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+pub(crate) use simd_kernel;
+
 use rayon::prelude::*;
 
 /// Elements per rayon task (64 KiB of f32): enough work to amortise a task's scheduling cost and
@@ -89,7 +120,7 @@ where
 }
 
 /// Sum of `xs` with eight interleaved accumulators (vectorisable, fixed order).
-#[inline]
+#[inline(always)]
 pub(crate) fn sum(xs: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let chunks = xs.chunks_exact(8);
@@ -107,7 +138,7 @@ pub(crate) fn sum(xs: &[f32]) -> f32 {
 }
 
 /// Dot product of `a` and `b` (same length) with eight interleaved accumulators.
-#[inline]
+#[inline(always)]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [0.0f32; 8];
@@ -127,7 +158,7 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// `sum(a * (x - mean))` for `a` and `x` of the same length, with eight interleaved accumulators.
-#[inline]
+#[inline(always)]
 pub(crate) fn dot_dev(a: &[f32], x: &[f32], mean: f32) -> f32 {
     debug_assert_eq!(a.len(), x.len());
     let mut acc = [0.0f32; 8];
@@ -147,7 +178,7 @@ pub(crate) fn dot_dev(a: &[f32], x: &[f32], mean: f32) -> f32 {
 }
 
 /// Sum of squared deviations from `mean`, with eight interleaved accumulators.
-#[inline]
+#[inline(always)]
 pub(crate) fn sum_sq_dev(xs: &[f32], mean: f32) -> f32 {
     let mut acc = [0.0f32; 8];
     let chunks = xs.chunks_exact(8);
@@ -167,7 +198,7 @@ pub(crate) fn sum_sq_dev(xs: &[f32], mean: f32) -> f32 {
 }
 
 /// Maximum of `xs` (NaN-propagating: a NaN anywhere gives NaN), `-inf` when empty.
-#[inline]
+#[inline(always)]
 pub(crate) fn max(xs: &[f32]) -> f32 {
     let mut acc = [f32::NEG_INFINITY; 8];
     let chunks = xs.chunks_exact(8);
@@ -195,7 +226,7 @@ pub(crate) fn max(xs: &[f32]) -> f32 {
 }
 
 /// Pairwise sum of the eight accumulators, in a fixed order.
-#[inline]
+#[inline(always)]
 fn combine(acc: [f32; 8]) -> f32 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }

@@ -2,8 +2,9 @@
 //! implementation of [`FusedOps::fused_softmax`](crate::FusedOps::fused_softmax).
 
 use crate::math::exp;
-use crate::parallel::{dot, max, sum};
+use crate::parallel::{dot, max, simd_kernel, sum};
 
+simd_kernel! {
 /// Overwrites each row of `data` (rows of `row_len` elements) with `softmax(row * scale + bias)`,
 /// where `bias`, when given, holds the matching rows of the bias (same length as `data`).
 ///
@@ -43,7 +44,9 @@ pub fn softmax_rows(data: &mut [f32], bias: Option<&[f32]>, row_len: usize, scal
         }
     }
 }
+}
 
+simd_kernel! {
 /// Overwrites each row of `grad` (the gradient of a softmax output `y`, rows of `row_len`) with
 /// `scale * y * (grad - sum(grad * y))`: the gradient of the softmax's input times `scale`.
 pub fn softmax_backward_rows(grad: &mut [f32], y: &[f32], row_len: usize, scale: f32) {
@@ -65,4 +68,5 @@ pub fn softmax_backward_rows(grad: &mut [f32], y: &[f32], row_len: usize, scale:
             }
         }
     }
+}
 }
