@@ -6,10 +6,11 @@
 //! beta) last, so one `Backward` impl generic over the parent count serves both cases.
 
 use burn::tensor::ops::FloatTensor;
+use burn::tensor::{Shape, TensorMetadata};
 use burn_autodiff::checkpoint::base::Checkpointer;
 use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn_autodiff::grads::Gradients;
-use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_autodiff::ops::{Backward, Ops, OpsKind, broadcast_shape};
 use burn_autodiff::{Autodiff, NodeId};
 
 use crate::fused::FusedOps;
@@ -19,34 +20,39 @@ use crate::fused::FusedOps;
 struct SoftmaxBackward;
 
 impl<B: FusedOps, const N: usize> Backward<B, N> for SoftmaxBackward {
-    /// The softmax output and the scale.
-    type State = (FloatTensor<B>, f32);
+    /// The softmax output, the scale, and the shapes of x and bias (which the composed path
+    /// may have broadcast to the output's: their gradients are summed back to them).
+    type State = (FloatTensor<B>, f32, Shape, Option<Shape>);
 
     fn backward(self, ops: Ops<Self::State, N>, grads: &mut Gradients, _: &mut Checkpointer) {
         let grad = grads.consume::<B>(&ops.node);
-        let (y, scale) = ops.state;
+        let (y, scale, x_shape, bias_shape) = ops.state;
+        let bias_shape = bias_shape.unwrap_or_else(|| x_shape.clone());
+        let register = |grads: &mut Gradients, id, grad, shape: &Shape| {
+            grads.register::<B>(id, broadcast_shape::<B>(grad, shape));
+        };
         let mut parents = ops.parents.into_iter();
         let node_x = parents.next().flatten();
         let node_bias = parents.next().flatten();
         match (node_x, node_bias) {
             (Some(x), Some(bias)) if scale == 1.0 => {
                 let dz = B::fused_softmax_backward(y, grad);
-                grads.register::<B>(x.id, dz.clone());
-                grads.register::<B>(bias.id, dz);
+                register(grads, x.id, dz.clone(), &x_shape);
+                register(grads, bias.id, dz, &bias_shape);
             }
             (Some(x), Some(bias)) => {
                 let dz = B::fused_softmax_backward(y.clone(), grad.clone());
-                grads.register::<B>(bias.id, dz);
+                register(grads, bias.id, dz, &bias_shape);
                 let dx = B::fused_softmax_backward_scaled(y, grad, scale);
-                grads.register::<B>(x.id, dx);
+                register(grads, x.id, dx, &x_shape);
             }
             (Some(x), None) => {
                 let dx = B::fused_softmax_backward_scaled(y, grad, scale);
-                grads.register::<B>(x.id, dx);
+                register(grads, x.id, dx, &x_shape);
             }
             (None, Some(bias)) => {
                 let dz = B::fused_softmax_backward(y, grad);
-                grads.register::<B>(bias.id, dz);
+                register(grads, bias.id, dz, &bias_shape);
             }
             (None, None) => {}
         }
@@ -127,8 +133,9 @@ impl<B: FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
                 .stateful()
             {
                 OpsKind::Tracked(prep) => {
+                    let shapes = (x.primitive.shape(), Some(bias.primitive.shape()));
                     let y = B::fused_softmax(x.primitive, Some(bias.primitive), scale);
-                    prep.finish((y.clone(), scale), y)
+                    prep.finish((y.clone(), scale, shapes.0, shapes.1), y)
                 }
                 OpsKind::UnTracked(prep) => {
                     prep.finish(B::fused_softmax(x.primitive, Some(bias.primitive), scale))
@@ -140,8 +147,9 @@ impl<B: FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
                 .stateful()
             {
                 OpsKind::Tracked(prep) => {
+                    let x_shape = x.primitive.shape();
                     let y = B::fused_softmax(x.primitive, None, scale);
-                    prep.finish((y.clone(), scale), y)
+                    prep.finish((y.clone(), scale, x_shape, None), y)
                 }
                 OpsKind::UnTracked(prep) => prep.finish(B::fused_softmax(x.primitive, None, scale)),
             },

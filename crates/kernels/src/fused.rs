@@ -17,7 +17,7 @@ use crate::composed::{
 /// inner backend's `*_backward` method.
 pub trait FusedOps: Backend {
     /// `softmax(x * scale + bias)` over the last axis of `x` (rank ≥ 1); `bias`, when given,
-    /// has exactly the shape of `x`.
+    /// has the shape of `x` (a bias that only broadcasts to it takes the composed path).
     fn fused_softmax(
         x: FloatTensor<Self>,
         bias: Option<FloatTensor<Self>>,

@@ -353,3 +353,39 @@ fn gradients_match_finite_differences() {
         1e-2,
     );
 }
+
+#[test]
+fn a_broadcast_bias_gets_its_gradient_summed_back_to_its_shape() {
+    let mut rng = Rng::new(27);
+    let (shape, bias_shape) = ([2, 3, 5, 7], [1, 3, 5, 7]);
+    let (xv, bv, wv) = (
+        rng.vec(210, 3.0, 0.0),
+        rng.vec(105, 1.0, 0.0),
+        rng.vec(210, 1.0, 0.0),
+    );
+    let w = leaf(&wv, shape, false);
+    let (x, bias) = (leaf(&xv, shape, true), leaf(&bv, bias_shape, true));
+    let grads = (fused::softmax(x.clone(), Some(bias.clone()), 0.5) * w.clone())
+        .sum()
+        .backward();
+    let (xr, biasr) = (leaf(&xv, shape, true), leaf(&bv, bias_shape, true));
+    let grads_r = (activation::softmax(xr.clone() * 0.5 + biasr.clone(), 3) * w)
+        .sum()
+        .backward();
+    assert_close(
+        "broadcast x",
+        &grad_of(&x, &grads),
+        &grad_of(&xr, &grads_r),
+        1e-5,
+        1e-4,
+    );
+    let gb = grad_of(&bias, &grads);
+    assert_eq!(gb.len(), 105, "the bias gradient has the bias's shape");
+    assert_close(
+        "broadcast bias",
+        &gb,
+        &grad_of(&biasr, &grads_r),
+        1e-5,
+        1e-4,
+    );
+}
