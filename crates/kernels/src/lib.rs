@@ -1,12 +1,14 @@
 //! EchoONE's CPU speed-ups for burn: how the process keeps freed tensor memory ([`heap`]), and
 //! fused softmax, LayerNorm and GELU with their own backward ([`FusedOps`]), rayon-parallel on
-//! burn-flex and recorded as single nodes under burn-autodiff.
+//! burn-flex and recorded as single nodes under burn-autodiff. Model code calls them through
+//! [`dispatch`], generic over any backend: the fused kernels where the backend has them, burn's
+//! own ops elsewhere.
 
 pub mod heap;
 
 mod autodiff;
-mod backends;
 pub mod composed;
+pub mod dispatch;
 mod flex;
 pub mod fused;
 pub mod gelu;

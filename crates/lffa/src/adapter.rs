@@ -8,8 +8,8 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Tensor, backend::Backend};
+use echoone_kernels::dispatch::gelu;
 
 /// Configuration of [`Adapter`]; EchoONE ViT-B: `dim` 768, hidden 192.
 #[derive(Config, Debug)]

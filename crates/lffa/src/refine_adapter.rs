@@ -5,8 +5,8 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Tensor, backend::Backend};
+use echoone_kernels::dispatch::gelu;
 
 use echoone_sam::{LayerNorm2d, LayerNorm2dConfig};
 

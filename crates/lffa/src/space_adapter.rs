@@ -4,8 +4,8 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::softmax;
 use burn::tensor::{Tensor, backend::Backend};
+use echoone_kernels::dispatch::attention;
 
 use crate::error::LffaError;
 
@@ -76,10 +76,8 @@ impl<B: Backend> SpaceAdapter<B> {
         let q = split(self.q.forward(tokens), height * width);
         let k = split(self.k.forward(context.clone()), ctx_h * ctx_w);
         let v = split(self.v.forward(context), ctx_h * ctx_w);
-        let scale = (head_dim as f64).powf(-0.5);
-        let attn = softmax((q * scale).matmul(k.swap_dims(2, 3)), 3);
-        let out = attn
-            .matmul(v)
+        let scale = (head_dim as f32).powf(-0.5);
+        let out = attention(q, k, v, None, scale)
             .swap_dims(1, 2)
             .reshape([batch, height, width, dim]);
         self.proj.forward(out)

@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod layer_norm2d;
 pub mod mask_decoder;
 pub mod mlp;
+pub mod norm;
 pub mod npy;
 pub mod official_weights;
 pub mod output_folder;

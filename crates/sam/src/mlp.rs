@@ -3,8 +3,9 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::{gelu, relu, sigmoid};
+use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Tensor, backend::Backend};
+use echoone_kernels::dispatch::gelu;
 
 /// The activation between the two layers of an [`MlpBlock`].
 #[derive(Config, Debug, Copy, PartialEq, Eq)]

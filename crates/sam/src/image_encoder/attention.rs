@@ -3,9 +3,8 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Tensor, backend::Backend};
+use echoone_kernels::dispatch::attention;
 
 use super::rel_pos::decomposed_rel_pos_bias;
 
@@ -90,7 +89,7 @@ impl<B: Backend> Attention<B> {
             ),
             _ => None,
         };
-        let out = attention(q, k, v, None, bias, AttentionModuleOptions::default());
+        let out = attention(q, k, v, bias, (head_dim as f32).powf(-0.5));
         let out = out
             .reshape([batch, heads, height, width, head_dim])
             .permute([0, 2, 3, 1, 4])

@@ -8,6 +8,7 @@ use burn::tensor::{Tensor, backend::Backend};
 
 use super::attention::{Attention, AttentionConfig};
 use crate::mlp::{Activation, MlpBlock, MlpBlockConfig};
+use crate::norm::layer_norm;
 
 /// Configuration of [`Block`].
 #[derive(Config, Debug)]
@@ -47,6 +48,8 @@ pub struct Block<B: Backend> {
     pub mlp: MlpBlock<B>,
     /// Window size; 0 for a global block.
     pub window_size: usize,
+    /// The epsilon of `norm1` and `norm2`.
+    pub layer_norm_eps: f64,
 }
 
 impl BlockConfig {
@@ -76,6 +79,7 @@ impl BlockConfig {
             )
             .init(device),
             window_size: self.window_size,
+            layer_norm_eps: self.layer_norm_eps,
         }
     }
 }
@@ -84,7 +88,7 @@ impl<B: Backend> Block<B> {
     /// Applies the block to `x: [B, H, W, C]`.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let shortcut = x.clone();
-        let h = self.norm1.forward(x);
+        let h = layer_norm(&self.norm1, self.layer_norm_eps, x);
         let h = if self.window_size > 0 {
             let [_, height, width, _] = h.dims();
             let (windows, padded) = window_partition(h, self.window_size);
@@ -94,7 +98,8 @@ impl<B: Backend> Block<B> {
             self.attn.forward(h)
         };
         let x = shortcut + h;
-        x.clone() + self.mlp.forward(self.norm2.forward(x))
+        let h = layer_norm(&self.norm2, self.layer_norm_eps, x.clone());
+        x + self.mlp.forward(h)
     }
 }
 

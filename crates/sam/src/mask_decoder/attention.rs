@@ -3,9 +3,8 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Tensor, backend::Backend};
+use echoone_kernels::dispatch::attention;
 
 /// Configuration of [`DecoderAttention`].
 #[derive(Config, Debug)]
@@ -61,7 +60,8 @@ impl<B: Backend> DecoderAttention<B> {
         let q = self.separate_heads(self.q_proj.forward(q));
         let k = self.separate_heads(self.k_proj.forward(k));
         let v = self.separate_heads(self.v_proj.forward(v));
-        let out = attention(q, k, v, None, None, AttentionModuleOptions::default());
+        let scale = (q.dims()[3] as f32).powf(-0.5);
+        let out = attention(q, k, v, None, scale);
         let [b, heads, n, c] = out.dims();
         self.out_proj
             .forward(out.swap_dims(1, 2).reshape([b, n, heads * c]))

@@ -3,8 +3,8 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{ConvTranspose2d, ConvTranspose2dConfig};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Tensor, backend::Backend};
+use echoone_kernels::dispatch::gelu;
 
 use crate::layer_norm2d::{LayerNorm2d, LayerNorm2dConfig};
 

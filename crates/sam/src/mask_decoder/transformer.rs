@@ -7,6 +7,10 @@ use burn::tensor::{Tensor, backend::Backend};
 
 use super::attention::{DecoderAttention, DecoderAttentionConfig};
 use crate::mlp::{Activation, MlpBlock, MlpBlockConfig};
+use crate::norm::layer_norm;
+
+/// The epsilon of the decoder's LayerNorms (PyTorch's default, as SAM leaves it).
+const EPS: f64 = 1e-5;
 
 /// Configuration of [`TwoWayAttentionBlock`].
 #[derive(Config, Debug)]
@@ -56,7 +60,11 @@ impl TwoWayAttentionBlockConfig {
                 .with_downsample_rate(self.attention_downsample_rate)
                 .init(device)
         };
-        let norm = || LayerNormConfig::new(self.embedding_dim).init(device);
+        let norm = || {
+            LayerNormConfig::new(self.embedding_dim)
+                .with_epsilon(EPS)
+                .init(device)
+        };
         TwoWayAttentionBlock {
             self_attn: DecoderAttentionConfig::new(self.embedding_dim, self.num_heads).init(device),
             norm1: norm(),
@@ -88,15 +96,15 @@ impl<B: Backend> TwoWayAttentionBlock<B> {
             let q = queries.clone() + query_pe.clone();
             queries.clone() + self.self_attn.forward(q.clone(), q, queries)
         };
-        let queries = self.norm1.forward(queries);
+        let queries = layer_norm(&self.norm1, EPS, queries);
 
         let q = queries.clone() + query_pe.clone();
         let k = keys.clone() + key_pe.clone();
         let queries = queries + self.cross_attn_token_to_image.forward(q, k, keys.clone());
-        let queries = self.norm2.forward(queries);
+        let queries = layer_norm(&self.norm2, EPS, queries);
 
         let queries = queries.clone() + self.mlp.forward(queries);
-        let queries = self.norm3.forward(queries);
+        let queries = layer_norm(&self.norm3, EPS, queries);
 
         let q = queries.clone() + query_pe;
         let k = keys.clone() + key_pe;
@@ -104,7 +112,7 @@ impl<B: Backend> TwoWayAttentionBlock<B> {
             + self
                 .cross_attn_image_to_token
                 .forward(k, q, queries.clone());
-        let keys = self.norm4.forward(keys);
+        let keys = layer_norm(&self.norm4, EPS, keys);
         (queries, keys)
     }
 }
@@ -162,7 +170,9 @@ impl TwoWayTransformerConfig {
             )
             .with_downsample_rate(self.attention_downsample_rate)
             .init(device),
-            norm_final_attn: LayerNormConfig::new(self.embedding_dim).init(device),
+            norm_final_attn: LayerNormConfig::new(self.embedding_dim)
+                .with_epsilon(EPS)
+                .init(device),
         }
     }
 }
@@ -208,6 +218,6 @@ impl<B: Backend> TwoWayTransformer<B> {
         let q = queries.clone() + point_embedding;
         let k = keys.clone() + key_pe;
         let queries = queries + self.final_attn_token_to_image.forward(q, k, keys.clone());
-        (self.norm_final_attn.forward(queries), keys)
+        (layer_norm(&self.norm_final_attn, EPS, queries), keys)
     }
 }

@@ -1,0 +1,191 @@
+//! The fused ops for model code generic over any backend: the fused kernels where the backend is
+//! one that has them (burn-flex, alone or under burn-autodiff), burn's own ops everywhere else.
+//!
+//! Why not a `B: FusedOps` bound: it would spread to every generic signature that reaches a
+//! forward pass (SAM, LFFA, the model, training, inference and every user's code), and every
+//! backend a user brings would need an impl that only we can write (the orphan rule). burn has
+//! no specialisation, so the choice is made at run time on the backend's type: one `TypeId`
+//! comparison per call, after which the tensors are moved to the concrete backend they already
+//! are (no copy) and back.
+//!
+//! Backends covered: `burn_flex::Flex` and `burn_autodiff::Autodiff<Flex>` (burn's default
+//! checkpointing strategy). Any other backend, including burn-flex under another checkpointing
+//! strategy, runs burn's ops exactly as before this crate existed.
+
+use std::any::{Any, TypeId};
+
+use burn::tensor::activation;
+use burn::tensor::backend::Backend;
+use burn::tensor::module;
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Tensor, TensorPrimitive};
+use burn_autodiff::Autodiff;
+use burn_flex::Flex;
+
+use crate::fused::FusedOps;
+use crate::tensor as fused;
+
+/// burn-flex under burn-autodiff, as EchoONE trains on the CPU.
+type FlexAutodiff = Autodiff<Flex>;
+
+/// Whether `B` and `C` are one type.
+fn same<B: 'static, C: 'static>() -> bool {
+    TypeId::of::<B>() == TypeId::of::<C>()
+}
+
+/// `value` as type `U`, which the caller checked is `T` (with [`same`]).
+fn cast<T: 'static, U: 'static>(value: T) -> U {
+    let mut slot = Some(value);
+    (&mut slot as &mut dyn Any)
+        .downcast_mut::<Option<U>>()
+        .and_then(Option::take)
+        .expect("a cast between one type and itself")
+}
+
+/// An op with a fused version on [`FusedOps`] backends and burn's composed one elsewhere.
+trait Op<B: Backend> {
+    /// What the op returns.
+    type Output;
+    /// The op on backend `C`, which is `B`: inputs and output move through [`cast`].
+    fn fused<C: FusedOps>(self) -> Self::Output;
+    /// The op with burn's own ops.
+    fn composed(self) -> Self::Output;
+}
+
+/// Runs `op` fused when `B` has the kernels, composed otherwise.
+fn run<B: Backend, O: Op<B>>(op: O) -> O::Output {
+    if same::<B, Flex>() {
+        op.fused::<Flex>()
+    } else if same::<B, FlexAutodiff>() {
+        op.fused::<FlexAutodiff>()
+    } else {
+        op.composed()
+    }
+}
+
+/// The arguments of [`softmax`].
+struct Softmax<B: Backend, const D: usize> {
+    x: Tensor<B, D>,
+    bias: Option<Tensor<B, D>>,
+    scale: f32,
+}
+
+impl<B: Backend, const D: usize> Op<B> for Softmax<B, D> {
+    type Output = Tensor<B, D>;
+
+    fn fused<C: FusedOps>(self) -> Tensor<B, D> {
+        cast(fused::softmax::<C, D>(
+            cast(self.x),
+            self.bias.map(cast),
+            self.scale,
+        ))
+    }
+
+    fn composed(self) -> Tensor<B, D> {
+        let logits = self.x * self.scale;
+        let logits = match self.bias {
+            Some(bias) => logits + bias,
+            None => logits,
+        };
+        activation::softmax(logits, D - 1)
+    }
+}
+
+/// `softmax(x * scale + bias)` over the last axis; `bias`, when given, has `x`'s shape.
+pub fn softmax<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    bias: Option<Tensor<B, D>>,
+    scale: f32,
+) -> Tensor<B, D> {
+    run(Softmax { x, bias, scale })
+}
+
+/// The arguments of [`layer_norm`].
+struct LayerNorm<B: Backend, const D: usize> {
+    x: Tensor<B, D>,
+    gamma: Tensor<B, 1>,
+    beta: Option<Tensor<B, 1>>,
+    eps: f64,
+}
+
+impl<B: Backend, const D: usize> Op<B> for LayerNorm<B, D> {
+    type Output = Tensor<B, D>;
+
+    fn fused<C: FusedOps>(self) -> Tensor<B, D> {
+        cast(fused::layer_norm::<C, D>(
+            cast(self.x),
+            cast(self.gamma),
+            self.beta.map(cast),
+            self.eps,
+        ))
+    }
+
+    fn composed(self) -> Tensor<B, D> {
+        Tensor::from_primitive(TensorPrimitive::Float(B::layer_norm(
+            self.x.into_primitive().tensor(),
+            self.gamma.into_primitive().tensor(),
+            self.beta.map(|b| b.into_primitive().tensor()),
+            self.eps,
+        )))
+    }
+}
+
+/// LayerNorm over the last axis (biased variance, as PyTorch's `nn.LayerNorm`), `gamma` and
+/// `beta` of shape `[C]`: what burn's `LayerNorm` module computes, given its parameters.
+pub fn layer_norm<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    gamma: Tensor<B, 1>,
+    beta: Option<Tensor<B, 1>>,
+    eps: f64,
+) -> Tensor<B, D> {
+    run(LayerNorm {
+        x,
+        gamma,
+        beta,
+        eps,
+    })
+}
+
+/// The argument of [`gelu`].
+struct Gelu<B: Backend, const D: usize>(Tensor<B, D>);
+
+impl<B: Backend, const D: usize> Op<B> for Gelu<B, D> {
+    type Output = Tensor<B, D>;
+
+    fn fused<C: FusedOps>(self) -> Tensor<B, D> {
+        cast(fused::gelu::<C, D>(cast(self.0)))
+    }
+
+    fn composed(self) -> Tensor<B, D> {
+        activation::gelu(self.0)
+    }
+}
+
+/// Exact (erf) GELU, as PyTorch's default `nn.GELU()` and burn's `activation::gelu`.
+pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    run(Gelu(x))
+}
+
+/// `softmax(q kᵀ * scale + bias) v` per batch and head: `q: [B, H, N, d]`, `k: [B, H, M, d]`,
+/// `v: [B, H, M, e]`, `bias: [B, H, N, M]`.
+///
+/// Under autodiff on burn-flex the scores' softmax is one fused node (burn's attention there is
+/// its unfused fallback, seven ops and their backward); everywhere else, inference on burn-flex
+/// included, it is burn's `attention` op, which backends implement as one kernel.
+pub fn attention<B: Backend>(
+    q: Tensor<B, 4>,
+    k: Tensor<B, 4>,
+    v: Tensor<B, 4>,
+    bias: Option<Tensor<B, 4>>,
+    scale: f32,
+) -> Tensor<B, 4> {
+    if same::<B, FlexAutodiff>() {
+        softmax(q.matmul(k.swap_dims(2, 3)), bias, scale).matmul(v)
+    } else {
+        let options = AttentionModuleOptions {
+            scale: Some(f64::from(scale)),
+            ..Default::default()
+        };
+        module::attention(q, k, v, None, bias, options)
+    }
+}
