@@ -5,9 +5,11 @@
 //! with `munmap` when freed, so every such tensor faults its pages in again and the kernel zeroes
 //! them: on burn-flex a fifth of a step's CPU time was page faults, zeroing and unmapping
 //! (docs/benchmarks.md, "Toward 1.5x PyTorch"). [`keep_freed_memory`] tells glibc to serve large
-//! blocks from its heap, to give every thread that one heap (a thread's own arena maps blocks
-//! over 64 MiB afresh regardless) and never to give the heap's top back, so freed tensors are
-//! reused in place. The process's peak resident set stays that of its peak live memory (best-fit reuse),
+//! blocks from its heaps and never to give a heap's top back, so freed tensors are reused in
+//! place. Threads keep their own arenas: one shared arena (`M_ARENA_MAX` 1) put the default
+//! recipe's two replica threads on one lock and made no epoch faster (docs/benchmarks.md); the
+//! price is that a thread's arena (at most 64 MiB) still maps blocks above 64 MiB afresh,
+//! whatever `M_MMAP_MAX` says. The main thread's heap has no such limit. The process's peak resident set stays that of its peak live memory (best-fit reuse),
 //! but it does not shrink after a peak: the policy suits a process that trains or evaluates for
 //! its whole life, as `echoone` does, and a library must not choose it for its host.
 
@@ -23,9 +25,8 @@ pub enum HeapPolicy {
 }
 
 /// Makes the process keep the memory it frees for its next allocations instead of returning it
-/// to the kernel (glibc: no `mmap` for large blocks, one arena, no trimming of the heap's top;
-/// elsewhere nothing). Call it once, first thing in a binary, before other threads start: a
-/// thread that already allocated keeps its own arena.
+/// to the kernel (glibc: no `mmap` for blocks a heap can hold, no trimming of a heap's top;
+/// elsewhere nothing). Call it once, first thing in a binary, before other threads allocate.
 pub fn keep_freed_memory() -> HeapPolicy {
     imp::keep_freed_memory()
 }
@@ -45,9 +46,6 @@ mod imp {
                 // -1: never trim (mallopt(3)); any positive value caps what is kept.
                 && libc::mallopt(libc::M_TRIM_THRESHOLD, -1) == 1
                 && libc::mallopt(libc::M_TOP_PAD, TOP_PAD) == 1
-                // One arena for every thread: a thread's own arena is at most 64 MiB and glibc
-                // maps anything larger afresh whatever M_MMAP_MAX says.
-                && libc::mallopt(libc::M_ARENA_MAX, 1) == 1
         };
         if ok {
             HeapPolicy::Kept

@@ -6,8 +6,9 @@
 
 use echoone_kernels::heap::{HeapPolicy, keep_freed_memory};
 
-/// 64 MiB: above glibc's largest mmap threshold (32 MiB), so it is always mmap'd by default.
-const BYTES: usize = 64 << 20;
+/// 48 MiB: above glibc's largest mmap threshold (32 MiB), so it is always mmap'd by default, and
+/// below the 64 MiB a thread's own arena can hold.
+const BYTES: usize = 48 << 20;
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn minor_faults() -> i64 {
