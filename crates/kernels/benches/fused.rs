@@ -1,16 +1,20 @@
 //! Forward + backward on `Autodiff<Flex>` of the fused ops against the composed burn ops they
 //! replace: softmax with bias on attention scores `[4, 4, 1024, 1024]`, LayerNorm on
-//! `[4, 32, 32, 768]` and GELU on `[4, 1024, 3072]`. Like `echoone`, the bench keeps freed
-//! memory in the process first (`heap::keep_freed_memory`), so neither side pays page faults
-//! for its fresh tensors.
+//! `[4, 32, 32, 768]`, GELU on `[4, 1024, 3072]`, and 3×3 convolutions with padding 1
+//! (`dispatch::conv2d` against `Conv2d::forward`) on `[4, 16, 256, 256]` and `[4, 64, 64, 64]`.
+//! Like `echoone`, the bench keeps freed memory in the process first
+//! (`heap::keep_freed_memory`), so neither side pays page faults for its fresh tensors.
 
 use std::hint::black_box;
+use std::time::Duration;
 
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use burn_autodiff::Autodiff;
 use burn_flex::Flex;
-use criterion::{Criterion, criterion_group};
-use echoone_kernels::{composed_layer_norm, composed_softmax, tensor as fused};
+use criterion::{Criterion, SamplingMode, criterion_group};
+use echoone_kernels::{composed_layer_norm, composed_softmax, dispatch, tensor as fused};
 
 type Ad = Autodiff<Flex>;
 
@@ -120,7 +124,46 @@ fn gelu(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, softmax, layer_norm, gelu);
+/// The gradients of a conv's input, weight and bias.
+fn conv_grads(conv: &Conv2d<Ad>, x: &Tensor<Ad, 4>, y: Tensor<Ad, 4>) -> impl Sized + use<> {
+    let grads = y.sum().backward();
+    let bias = conv.bias.as_ref().map(|b| b.val().grad(&grads));
+    (x.grad(&grads), conv.weight.val().grad(&grads), bias)
+}
+
+fn conv2d(c: &mut Criterion) {
+    for (shape, seed) in [([4, 16, 256, 256], 7), ([4, 64, 64, 64], 8)] {
+        let channels = shape[1];
+        let x = inner(shape, seed, 1.0, 0.0);
+        let conv: Conv2d<Ad> = Conv2dConfig::new([channels, channels], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(&Default::default());
+        let mut g = c.benchmark_group(format!(
+            "conv2d 3x3 pad 1 {shape:?} -> {channels}, forward + backward"
+        ));
+        g.sample_size(10)
+            .sampling_mode(SamplingMode::Flat)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(8));
+        g.bench_function("fused", |b| {
+            b.iter(|| {
+                let x = leaf(&x);
+                let y = dispatch::conv2d(&conv, x.clone());
+                black_box(conv_grads(&conv, &x, y))
+            })
+        });
+        g.bench_function("burn", |b| {
+            b.iter(|| {
+                let x = leaf(&x);
+                let y = conv.forward(x.clone());
+                black_box(conv_grads(&conv, &x, y))
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, softmax, layer_norm, gelu, conv2d);
 
 fn main() {
     echoone_kernels::heap::keep_freed_memory();

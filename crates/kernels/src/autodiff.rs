@@ -3,9 +3,10 @@
 //!
 //! The nodes are compute bound (their inputs are checkpointed, never recomputed from a retro
 //! forward). A node has one parent per tensor input, the optional ones (softmax bias, LayerNorm
-//! beta) last, so one `Backward` impl generic over the parent count serves both cases.
+//! beta, conv2d bias) last, so one `Backward` impl generic over the parent count serves both
+//! cases. A backward computes only the gradients of its tracked parents.
 
-use burn::tensor::ops::FloatTensor;
+use burn::tensor::ops::{ConvOptions, FloatTensor};
 use burn::tensor::{Shape, TensorMetadata};
 use burn_autodiff::checkpoint::base::Checkpointer;
 use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -120,6 +121,53 @@ impl<B: FusedOps> Backward<B, 1> for GeluBackward {
     }
 }
 
+/// Backward of conv2d; parents `[x, weight]` or `[x, weight, bias]`.
+#[derive(Debug)]
+struct Conv2dBackward;
+
+impl<B: FusedOps, const N: usize> Backward<B, N> for Conv2dBackward {
+    /// The checkpointed x and weight, and the options.
+    type State = (NodeId, NodeId, ConvOptions<2>);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, N>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_id, weight_id, options) = ops.state;
+        let mut parents = ops.parents.into_iter();
+        let node_x = parents.next().flatten();
+        let node_weight = parents.next().flatten();
+        let node_bias = parents.next().flatten();
+        if let Some(node) = node_bias {
+            grads.register::<B>(node.id, B::fused_conv2d_bias_backward(grad.clone()));
+        }
+        if node_x.is_none() && node_weight.is_none() {
+            return;
+        }
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_id);
+        let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_id);
+        match (node_x, node_weight) {
+            (Some(node_x), Some(node_weight)) => {
+                let (grad_x, grad_weight) = B::fused_conv2d_backward(x, weight, grad, options);
+                grads.register::<B>(node_x.id, grad_x);
+                grads.register::<B>(node_weight.id, grad_weight);
+            }
+            (Some(node), None) => {
+                let grad_x = B::fused_conv2d_x_backward(x, weight, grad, options);
+                grads.register::<B>(node.id, grad_x);
+            }
+            (None, Some(node)) => {
+                let grad_weight = B::fused_conv2d_weight_backward(x, weight, grad, options);
+                grads.register::<B>(node.id, grad_weight);
+            }
+            (None, None) => {}
+        }
+    }
+}
+
 impl<B: FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
     fn fused_softmax(
         x: FloatTensor<Self>,
@@ -215,6 +263,65 @@ impl<B: FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
                 prep.finish(state, B::fused_gelu(x.primitive))
             }
             OpsKind::UnTracked(prep) => prep.finish(B::fused_gelu(x.primitive)),
+        }
+    }
+
+    fn fused_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        match bias {
+            Some(bias) => match Conv2dBackward
+                .prepare::<C>([x.node.clone(), weight.node.clone(), bias.node.clone()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(mut prep) => {
+                    let state = (
+                        prep.checkpoint(&x),
+                        prep.checkpoint(&weight),
+                        options.clone(),
+                    );
+                    let y = B::fused_conv2d(
+                        x.primitive,
+                        weight.primitive,
+                        Some(bias.primitive),
+                        options,
+                    );
+                    prep.finish(state, y)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(B::fused_conv2d(
+                    x.primitive,
+                    weight.primitive,
+                    Some(bias.primitive),
+                    options,
+                )),
+            },
+            None => match Conv2dBackward
+                .prepare::<C>([x.node.clone(), weight.node.clone()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(mut prep) => {
+                    let state = (
+                        prep.checkpoint(&x),
+                        prep.checkpoint(&weight),
+                        options.clone(),
+                    );
+                    prep.finish(
+                        state,
+                        B::fused_conv2d(x.primitive, weight.primitive, None, options),
+                    )
+                }
+                OpsKind::UnTracked(prep) => prep.finish(B::fused_conv2d(
+                    x.primitive,
+                    weight.primitive,
+                    None,
+                    options,
+                )),
+            },
         }
     }
 }

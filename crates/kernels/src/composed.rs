@@ -115,3 +115,18 @@ pub fn composed_gelu_backward<B: Backend>(
 ) -> FloatTensor<B> {
     B::gelu_backward(x, grad_y)
 }
+
+/// The gradient `[O]` of a conv2d's bias from the gradient of its output `[N, O, OH, OW]`: the
+/// sum over batch, height and width, with the backend's own ops.
+pub fn composed_conv2d_bias_backward<B: Backend>(grad_y: FloatTensor<B>) -> FloatTensor<B> {
+    let shape = grad_y.shape();
+    assert_eq!(
+        shape.num_dims(),
+        4,
+        "fused_conv2d_bias_backward: the output gradient must have rank 4"
+    );
+    let channels = shape[1];
+    let per_batch = B::float_sum_dim(grad_y, 0);
+    let rows = B::float_reshape(per_batch, Shape::from([channels, shape[2] * shape[3]]));
+    B::float_reshape(B::float_sum_dim(rows, 1), Shape::from([channels]))
+}

@@ -14,10 +14,12 @@
 
 use std::any::{Any, TypeId};
 
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
 use burn::tensor::activation;
 use burn::tensor::backend::Backend;
 use burn::tensor::module;
-use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::ops::{AttentionModuleOptions, ConvOptions};
 use burn::tensor::{Tensor, TensorPrimitive};
 use burn_autodiff::Autodiff;
 use burn_flex::Flex;
@@ -164,6 +166,89 @@ impl<B: Backend, const D: usize> Op<B> for Gelu<B, D> {
 /// Exact (erf) GELU, as PyTorch's default `nn.GELU()` and burn's `activation::gelu`.
 pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     run(Gelu(x))
+}
+
+/// The zero padding `(start, end)` burn's [`Conv2d`] gives an axis of `size` elements
+/// (`PaddingConfig2d::Same` pads `(stride·(ceil(size / stride) − 1) + kernel − size)` in all,
+/// the extra element at the end, and ignores dilation, as burn-nn does).
+fn padding_pair(
+    padding: &PaddingConfig2d,
+    axis: usize,
+    size: usize,
+    kernel: usize,
+    stride: usize,
+) -> (usize, usize) {
+    match padding {
+        PaddingConfig2d::Valid => (0, 0),
+        PaddingConfig2d::Explicit(top, left, bottom, right) => {
+            if axis == 0 {
+                (*top, *bottom)
+            } else {
+                (*left, *right)
+            }
+        }
+        PaddingConfig2d::Same => {
+            let out = size.div_ceil(stride.max(1));
+            let total = match out {
+                0 => 0,
+                out => ((out - 1) * stride + kernel).saturating_sub(size),
+            };
+            (total / 2, total - total / 2)
+        }
+    }
+}
+
+/// The arguments of [`conv2d`]: the module, its input and its padding, symmetric.
+struct Conv2dArgs<'a, B: Backend> {
+    conv: &'a Conv2d<B>,
+    x: Tensor<B, 4>,
+    padding: [usize; 2],
+}
+
+impl<B: Backend> Op<B> for Conv2dArgs<'_, B> {
+    type Output = Tensor<B, 4>;
+
+    fn fused<C: FusedOps>(self) -> Tensor<B, 4> {
+        let conv = self.conv;
+        let options = ConvOptions::new(conv.stride, self.padding, conv.dilation, conv.groups);
+        let primitive = |t: Tensor<C, 4>| t.into_primitive().tensor();
+        let bias = conv.bias.as_ref().map(|b| {
+            let b: Tensor<C, 1> = cast(b.val());
+            b.into_primitive().tensor()
+        });
+        let y = C::fused_conv2d(
+            primitive(cast(self.x)),
+            primitive(cast(conv.weight.val())),
+            bias,
+            options,
+        );
+        cast(Tensor::<C, 4>::from_primitive(TensorPrimitive::Float(y)))
+    }
+
+    fn composed(self) -> Tensor<B, 4> {
+        self.conv.forward(self.x)
+    }
+}
+
+/// What `conv.forward(x)` computes, `x: [N, C, H, W]`: on burn-flex (alone or under autodiff)
+/// as one fused node whose backward is im2col and parallel GEMMs, elsewhere (and for padding
+/// that differs between the two sides of an axis, or channels that do not match the weight's,
+/// which burn reports) `conv.forward(x)` itself.
+pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [_, channels, height, width] = x.dims();
+    let [kh, kw] = conv.kernel_size;
+    let [sh, sw] = conv.stride;
+    let (top, bottom) = padding_pair(&conv.padding, 0, height, kh, sh);
+    let (left, right) = padding_pair(&conv.padding, 1, width, kw, sw);
+    let channels_match = conv.weight.shape()[1] * conv.groups == channels;
+    if top != bottom || left != right || !channels_match {
+        return conv.forward(x);
+    }
+    run(Conv2dArgs {
+        conv,
+        x,
+        padding: [top, left],
+    })
 }
 
 /// `softmax(q kᵀ * scale + bias) v` per batch and head: `q: [B, H, N, d]`, `k: [B, H, M, d]`,

@@ -1,17 +1,19 @@
 //! [`FusedOps`] for burn-flex: rayon-parallel kernels on contiguous f32 tensors.
 //!
-//! Each op works over rows of the last axis, in chunks of whole rows (see `parallel`), in place
-//! when it owns its input's buffer alone and on a fresh buffer otherwise. Other dtypes, empty
-//! tensors and mismatched shapes go to the composed default bodies.
+//! Each row-wise op works over rows of the last axis, in chunks of whole rows (see `parallel`),
+//! in place when it owns its input's buffer alone and on a fresh buffer otherwise. The conv2d
+//! forward is burn-flex's own; its backward is `conv`'s im2col and GEMMs. Other dtypes, empty
+//! tensors, grouped convolutions and mismatched shapes go to the default bodies.
 
-use burn::tensor::ops::FloatTensor;
+use burn::tensor::ops::{ConvOptions, FloatTensor, ModuleOps};
 use burn::tensor::{DType, Shape, TensorData, TensorMetadata};
 use burn_flex::{Flex, FlexTensor};
 
 use crate::composed::{
-    composed_gelu, composed_gelu_backward, composed_layer_norm, composed_layer_norm_backward,
-    composed_softmax, composed_softmax_backward,
+    composed_conv2d_bias_backward, composed_gelu, composed_gelu_backward, composed_layer_norm,
+    composed_layer_norm_backward, composed_softmax, composed_softmax_backward,
 };
+use crate::conv::{ConvGeometry, channel_sums, conv2d_backward};
 use crate::fused::FusedOps;
 use crate::gelu::{gelu_backward_slice, gelu_slice};
 use crate::layer_norm::{layer_norm_backward_rows, layer_norm_rows};
@@ -65,6 +67,50 @@ where
     let shape = t.layout().shape().clone();
     let (out, results) = map_chunks_copied(t.storage::<f32>(), chunk_len, f);
     (FlexTensor::from_data(TensorData::new(out, shape)), results)
+}
+
+/// A contiguous f32 tensor of `shape` holding `values`.
+fn f32_tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// The gradients of a conv2d's input and weight that are asked for, by `conv`'s kernels, or
+/// `None` when they do not take these tensors (another dtype, groups, mismatched shapes): the
+/// caller then runs burn's default backward.
+fn conv2d_backward_f32(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    grad_y: &FlexTensor,
+    options: &ConvOptions<2>,
+    want_x: bool,
+    want_weight: bool,
+) -> Option<(Option<FlexTensor>, Option<FlexTensor>)> {
+    if [x, weight, grad_y].iter().any(|t| t.dtype() != DType::F32) {
+        return None;
+    }
+    let (x_shape, weight_shape) = (x.layout().shape(), weight.layout().shape());
+    let geo = ConvGeometry::new(x_shape.as_slice(), weight_shape.as_slice(), options)?;
+    if grad_y.layout().shape().as_slice() != geo.output_shape() {
+        return None;
+    }
+    let (x_shape, weight_shape) = (x_shape.clone(), weight_shape.clone());
+    let (x, weight, grad_y) = (
+        dense(x.clone()),
+        dense(weight.clone()),
+        dense(grad_y.clone()),
+    );
+    let (grad_x, grad_weight) = conv2d_backward(
+        &geo,
+        x.storage::<f32>(),
+        weight.storage::<f32>(),
+        grad_y.storage::<f32>(),
+        want_x,
+        want_weight,
+    );
+    Some((
+        grad_x.map(|v| f32_tensor(v, x_shape)),
+        grad_weight.map(|v| f32_tensor(v, weight_shape)),
+    ))
 }
 
 impl FusedOps for Flex {
@@ -192,5 +238,61 @@ impl FusedOps for Flex {
             gelu_backward_slice(data, chunk_of(x, i, TASK_ELEMS, data.len()));
         })
         .0
+    }
+
+    fn fused_conv2d_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad_y: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        if let Some((Some(grad_x), Some(grad_weight))) =
+            conv2d_backward_f32(&x, &weight, &grad_y, &options, true, true)
+        {
+            return (grad_x, grad_weight);
+        }
+        let grad_x =
+            Self::conv2d_x_backward(x.clone(), weight.clone(), grad_y.clone(), options.clone());
+        (
+            grad_x,
+            Self::conv2d_weight_backward(x, weight, grad_y, options),
+        )
+    }
+
+    fn fused_conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad_y: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        match conv2d_backward_f32(&x, &weight, &grad_y, &options, true, false) {
+            Some((Some(grad_x), _)) => grad_x,
+            _ => Self::conv2d_x_backward(x, weight, grad_y, options),
+        }
+    }
+
+    fn fused_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad_y: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        match conv2d_backward_f32(&x, &weight, &grad_y, &options, false, true) {
+            Some((_, Some(grad_weight))) => grad_weight,
+            _ => Self::conv2d_weight_backward(x, weight, grad_y, options),
+        }
+    }
+
+    fn fused_conv2d_bias_backward(grad_y: FloatTensor<Self>) -> FloatTensor<Self> {
+        let dims: Option<[usize; 4]> = grad_y.layout().shape().as_slice().try_into().ok();
+        let Some([batch, channels, h, w]) = dims else {
+            return composed_conv2d_bias_backward::<Self>(grad_y);
+        };
+        if grad_y.dtype() != DType::F32 || grad_y.layout().num_elements() == 0 {
+            return composed_conv2d_bias_backward::<Self>(grad_y);
+        }
+        let grad_y = dense(grad_y);
+        let sums = channel_sums(grad_y.storage::<f32>(), batch, channels, h * w);
+        f32_tensor(sums, Shape::from([channels]))
     }
 }

@@ -1,14 +1,15 @@
-//! The backend extension: fused softmax, LayerNorm and GELU with their own backward.
+//! The backend extension: fused softmax, LayerNorm, GELU and conv2d with their own backward.
 
 use burn::tensor::backend::Backend;
-use burn::tensor::ops::FloatTensor;
+use burn::tensor::ops::{ConvOptions, FloatTensor};
 
 use crate::composed::{
-    composed_gelu, composed_gelu_backward, composed_layer_norm, composed_layer_norm_backward,
-    composed_softmax, composed_softmax_backward,
+    composed_conv2d_bias_backward, composed_gelu, composed_gelu_backward, composed_layer_norm,
+    composed_layer_norm_backward, composed_softmax, composed_softmax_backward,
 };
 
-/// Fused softmax, LayerNorm and GELU (forward and backward) on a backend's float primitives.
+/// Fused softmax, LayerNorm, GELU and conv2d (forward and backward) on a backend's float
+/// primitives.
 ///
 /// Every method has a default body composed of the backend's own ops (the `composed_*`
 /// functions), so `impl FusedOps for MyBackend {}` is enough for any backend, under autodiff
@@ -76,5 +77,61 @@ pub trait FusedOps: Backend {
     /// The gradient of GELU's input `x` from the gradient of its output.
     fn fused_gelu_backward(x: FloatTensor<Self>, grad_y: FloatTensor<Self>) -> FloatTensor<Self> {
         composed_gelu_backward::<Self>(x, grad_y)
+    }
+
+    /// 2-D convolution: `x: [N, C, H, W]`, `weight: [O, C / groups, KH, KW]`, `bias: [O]`;
+    /// burn's `conv2d` (symmetric padding, as [`ConvOptions`] holds it).
+    fn fused_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d(x, weight, bias, options)
+    }
+
+    /// The gradients `(x, weight)` of [`fused_conv2d`](Self::fused_conv2d) from its input, its
+    /// weight and the output's gradient `grad_y: [N, O, OH, OW]`.
+    fn fused_conv2d_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad_y: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let grad_x = Self::fused_conv2d_x_backward(
+            x.clone(),
+            weight.clone(),
+            grad_y.clone(),
+            options.clone(),
+        );
+        let grad_weight = Self::fused_conv2d_weight_backward(x, weight, grad_y, options);
+        (grad_x, grad_weight)
+    }
+
+    /// The gradient of [`fused_conv2d`](Self::fused_conv2d)'s input alone (its weight frozen).
+    fn fused_conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad_y: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_x_backward(x, weight, grad_y, options)
+    }
+
+    /// The gradient of [`fused_conv2d`](Self::fused_conv2d)'s weight alone (its input
+    /// untracked, as an image is).
+    fn fused_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad_y: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_weight_backward(x, weight, grad_y, options)
+    }
+
+    /// The gradient `[O]` of [`fused_conv2d`](Self::fused_conv2d)'s bias: `grad_y` summed over
+    /// batch, height and width.
+    fn fused_conv2d_bias_backward(grad_y: FloatTensor<Self>) -> FloatTensor<Self> {
+        composed_conv2d_bias_backward::<Self>(grad_y)
     }
 }

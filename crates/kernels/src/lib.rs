@@ -1,13 +1,14 @@
 //! EchoONE's CPU speed-ups for burn: how the process keeps freed tensor memory ([`heap`]), and
-//! fused softmax, LayerNorm and GELU with their own backward ([`FusedOps`]), rayon-parallel on
-//! burn-flex and recorded as single nodes under burn-autodiff. Model code calls them through
-//! [`dispatch`], generic over any backend: the fused kernels where the backend has them, burn's
-//! own ops elsewhere.
+//! fused softmax, LayerNorm, GELU and conv2d with their own backward ([`FusedOps`]),
+//! rayon-parallel on burn-flex (the conv2d backward as im2col and parallel GEMMs) and recorded
+//! as single nodes under burn-autodiff. Model code calls them through [`dispatch`], generic over
+//! any backend: the fused kernels where the backend has them, burn's own ops elsewhere.
 
 pub mod heap;
 
 mod autodiff;
 pub mod composed;
+mod conv;
 pub mod dispatch;
 mod flex;
 pub mod fused;
@@ -19,7 +20,7 @@ pub mod softmax;
 pub mod tensor;
 
 pub use composed::{
-    composed_gelu, composed_gelu_backward, composed_layer_norm, composed_layer_norm_backward,
-    composed_softmax, composed_softmax_backward,
+    composed_conv2d_bias_backward, composed_gelu, composed_gelu_backward, composed_layer_norm,
+    composed_layer_norm_backward, composed_softmax, composed_softmax_backward,
 };
 pub use fused::FusedOps;

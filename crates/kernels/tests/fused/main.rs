@@ -1,8 +1,9 @@
 //! The fused kernels against burn's own ops: forward parity, backward parity, gradients under
 //! autodiff (against the composed ops and finite differences), determinism, the vectorised
-//! exp's accuracy, and `dispatch`'s fused and composed paths agreeing.
+//! exp's accuracy, `dispatch`'s fused and composed paths agreeing, and conv2d's backward.
 
 mod common;
+mod conv;
 mod determinism;
 mod dispatch;
 mod exp;
