@@ -10,6 +10,7 @@ use burn::tensor::module::max_pool2d;
 use burn::tensor::{Tensor, backend::Backend};
 use echoone_kernels::dispatch::gelu;
 
+use echoone_kernels::dispatch::conv2d;
 use echoone_sam::{LayerNorm2d, LayerNorm2dConfig};
 
 /// Configuration of [`ConvBlock`].
@@ -68,13 +69,13 @@ impl<B: Backend> ConvBlock<B> {
     /// Maps `[B, C_in, H, W]` to `[B, C_out, H, W]`, or `[B, C_out, H/2, W/2]` when
     /// downsampling (H and W even).
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let identity = self.residual.as_ref().map(|conv| conv.forward(x.clone()));
+        let identity = self.residual.as_ref().map(|conv| conv2d(conv, x.clone()));
         let pooled = if self.downsample {
             max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], false)
         } else {
             x
         };
-        let out = gelu(self.norm.forward(self.conv.forward(pooled)));
+        let out = gelu(self.norm.forward(conv2d(&self.conv, pooled)));
         match identity {
             Some(identity) => out + identity,
             None => out,

@@ -7,6 +7,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Tensor, backend::Backend};
 
 use crate::error::LffaError;
+use echoone_kernels::dispatch::conv2d;
 use echoone_sam::{LayerNorm2d, LayerNorm2dConfig};
 
 /// Configuration of [`FusionConv`]; EchoONE ViT-B: 512 -> 256, with the norm only for
@@ -51,7 +52,7 @@ impl FusionConvConfig {
 impl<B: Backend> FusionConv<B> {
     /// Maps `[B, in_channels, H, W]` to `[B, out_channels, H, W]`.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = self.conv.forward(x);
+        let x = conv2d(&self.conv, x);
         match &self.norm {
             Some(norm) => norm.forward(x),
             None => x,

@@ -8,6 +8,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Tensor, backend::Backend};
 use echoone_kernels::dispatch::gelu;
 
+use echoone_kernels::dispatch::conv2d;
 use echoone_sam::{LayerNorm2d, LayerNorm2dConfig};
 
 /// Configuration of [`RefineAdapter`]; EchoONE ViT-B: 768 channels.
@@ -43,7 +44,7 @@ impl RefineAdapterConfig {
 impl<B: Backend> RefineAdapter<B> {
     /// Maps CNN features `[B, C, H, W]` (channels first) to `[B, C, H, W]`.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        gelu(self.norm.forward(self.conv.forward(x)))
+        gelu(self.norm.forward(conv2d(&self.conv, x)))
     }
 }
 

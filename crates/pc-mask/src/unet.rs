@@ -9,6 +9,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Tensor, backend::Backend};
 
 use crate::batch_norm::batch_norm;
+use echoone_kernels::dispatch::conv2d;
 
 /// Regex key remappings from the authors' checkpoint names (under `prompt_encoder.`) to the
 /// fields of [`PriorUNet`] placed at `prompt_encoder.prior_unet` (BatchNorm `weight`/`bias` to
@@ -65,8 +66,8 @@ impl CbrConfig {
 impl<B: Backend> Cbr<B> {
     /// Applies the block (spatial size kept).
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = relu(batch_norm(&self.bn, self.conv1.forward(x)));
-        relu(self.conv2.forward(x))
+        let x = relu(batch_norm(&self.bn, conv2d(&self.conv1, x)));
+        relu(conv2d(&self.conv2, x))
     }
 }
 
@@ -137,6 +138,6 @@ impl<B: Backend> PriorUNet<B> {
         let d1 = self
             .dec1
             .forward(Tensor::cat(vec![self.upconv1.forward(d2), e1], 1));
-        self.conv_last.forward(d1)
+        conv2d(&self.conv_last, d1)
     }
 }

@@ -7,6 +7,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Tensor, backend::Backend};
 
 use crate::layer_norm2d::{LayerNorm2d, LayerNorm2dConfig};
+use echoone_kernels::dispatch::conv2d;
 
 /// Configuration of [`Neck`].
 #[derive(Config, Debug)]
@@ -50,7 +51,7 @@ impl NeckConfig {
 impl<B: Backend> Neck<B> {
     /// Maps `[B, C_in, H, W]` to `[B, C_out, H, W]`.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = self.ln1.forward(self.conv1.forward(x));
-        self.ln2.forward(self.conv2.forward(x))
+        let x = self.ln1.forward(conv2d(&self.conv1, x));
+        self.ln2.forward(conv2d(&self.conv2, x))
     }
 }

@@ -4,6 +4,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Tensor, backend::Backend};
+use echoone_kernels::dispatch::conv2d;
 
 /// Configuration of [`PatchEmbed`].
 #[derive(Config, Debug)]
@@ -42,6 +43,6 @@ impl PatchEmbedConfig {
 impl<B: Backend> PatchEmbed<B> {
     /// Embeds `[B, C, H, W]` into channels-last tokens `[B, H', W', D]`.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.proj.forward(x).permute([0, 2, 3, 1])
+        conv2d(&self.proj, x).permute([0, 2, 3, 1])
     }
 }

@@ -7,6 +7,7 @@ use burn::tensor::{Tensor, backend::Backend};
 use echoone_kernels::dispatch::gelu;
 
 use crate::layer_norm2d::{LayerNorm2d, LayerNorm2dConfig};
+use echoone_kernels::dispatch::conv2d;
 
 /// Configuration of [`MaskDownscaling`].
 #[derive(Config, Debug)]
@@ -55,8 +56,8 @@ impl MaskDownscalingConfig {
 impl<B: Backend> MaskDownscaling<B> {
     /// Embeds `[B, 1, 4h, 4w]` mask logits as `[B, D, h, w]`.
     pub fn forward(&self, mask: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = gelu(self.ln1.forward(self.conv1.forward(mask)));
-        let x = gelu(self.ln2.forward(self.conv2.forward(x)));
-        self.conv3.forward(x)
+        let x = gelu(self.ln1.forward(conv2d(&self.conv1, mask)));
+        let x = gelu(self.ln2.forward(conv2d(&self.conv2, x)));
+        conv2d(&self.conv3, x)
     }
 }
