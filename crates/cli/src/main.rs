@@ -152,9 +152,7 @@ fn choose_backend(
 fn main() -> ExitCode {
     // Before any thread starts: freed tensors are reused in place (docs/benchmarks.md), unless
     // ECHOONE_HEAP=default asks for glibc's default (memory given back after every peak).
-    if std::env::var_os("ECHOONE_HEAP").is_none_or(|v| v != "default") {
-        echoone_kernels::heap::keep_freed_memory();
-    }
+    echoone_kernels::heap::keep_freed_memory_unless_opted_out();
     match run() {
         Ok(code) => code,
         Err(e) => {

@@ -22,6 +22,21 @@ pub enum HeapPolicy {
     Unchanged,
     /// glibc refused a setting: left as it was.
     Refused,
+    /// `ECHOONE_HEAP=default` asked for the allocator's default: not touched.
+    OptedOut,
+}
+
+/// The environment variable whose value `default` opts out of the policy.
+pub const OPT_OUT_VAR: &str = "ECHOONE_HEAP";
+
+/// [`keep_freed_memory`] unless `ECHOONE_HEAP=default` (for a machine shared with other jobs,
+/// or to measure what the policy gains); what `echoone` and the benches call first.
+pub fn keep_freed_memory_unless_opted_out() -> HeapPolicy {
+    if std::env::var_os(OPT_OUT_VAR).is_some_and(|v| v == "default") {
+        HeapPolicy::OptedOut
+    } else {
+        keep_freed_memory()
+    }
 }
 
 /// Makes the process keep the memory it frees for its next allocations instead of returning it

@@ -15,7 +15,7 @@
 //! - `ECHOONE_BENCH_STEPS=N`: time N calls by hand (after one warm-up call) and print their
 //!   median, `<case>: median X.XXX s of N runs (min A, max B)`, instead of running criterion,
 //!   whose 10 samples plus warm-up take long for ViT-B.
-//! - `ECHOONE_BENCH_HEAP=default`: leave glibc's allocator as it is instead of the heap policy
+//! - `ECHOONE_HEAP=default`: leave glibc's allocator as it is instead of the heap policy
 //!   `echoone` sets (`echoone_kernels::heap`), to measure what the policy gains.
 //!
 //! Memory, per case, during its first call (the warm-up; model built and its weights
@@ -174,19 +174,10 @@ fn selected_cases() -> Vec<String> {
     cases
 }
 
-/// Whether the heap policy is on (not `ECHOONE_BENCH_HEAP=default`).
-fn heap_kept() -> bool {
-    std::env::var("ECHOONE_BENCH_HEAP").as_deref() != Ok("default")
-}
-
 fn main() {
-    // As `echoone` does, unless asked to measure glibc's default; first, before other threads.
-    let heap = if !heap_kept() {
-        "glibc's default".to_string()
-    } else {
-        format!("{:?}", echoone_kernels::heap::keep_freed_memory())
-    };
-    println!("heap policy: {heap}");
+    // As `echoone` does (`ECHOONE_HEAP=default` measures glibc's default); before other threads.
+    let heap = echoone_kernels::heap::keep_freed_memory_unless_opted_out();
+    println!("heap policy: {heap:?}");
     let steps = std::env::var("ECHOONE_BENCH_STEPS").ok().map(|s| {
         s.trim()
             .parse::<usize>()

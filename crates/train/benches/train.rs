@@ -16,7 +16,7 @@
 //! - `ECHOONE_BENCH_STEPS=N`: time N steps by hand (after one warm-up step) and print their
 //!   median instead of running criterion, whose minimum of 10 samples plus warm-up takes too
 //!   long for ViT-B or burn-ndarray.
-//! - `ECHOONE_BENCH_HEAP=default`: leave glibc's allocator as it is instead of the heap policy
+//! - `ECHOONE_HEAP=default`: leave glibc's allocator as it is instead of the heap policy
 //!   `echoone` sets (`echoone_kernels::heap`), to measure what the policy gains.
 //!
 //! Samples per second = 4 / the step time. Memory, per step after the first (model and Adam
@@ -234,19 +234,10 @@ fn benches(c: &mut Criterion) {
 
 criterion_group!(train, benches);
 
-/// Whether the heap policy is on (not `ECHOONE_BENCH_HEAP=default`).
-fn heap_kept() -> bool {
-    std::env::var("ECHOONE_BENCH_HEAP").as_deref() != Ok("default")
-}
-
 fn main() {
-    // As `echoone` does, unless asked to measure glibc's default.
-    let heap = if !heap_kept() {
-        "glibc's default".to_string()
-    } else {
-        format!("{:?}", echoone_kernels::heap::keep_freed_memory())
-    };
-    println!("heap policy: {heap}");
+    // As `echoone` does (`ECHOONE_HEAP=default` measures glibc's default); before other threads.
+    let heap = echoone_kernels::heap::keep_freed_memory_unless_opted_out();
+    println!("heap policy: {heap:?}");
     train();
     Criterion::default().configure_from_args().final_summary();
 }
