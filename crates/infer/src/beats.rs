@@ -125,7 +125,8 @@ pub fn measure_beats(labels: &[GrayImage], spacing: Option<[f64; 2]>) -> Vec<Bea
 }
 
 /// Writes `<stem>_lv_area.csv` (frame, LV area, ED/ES mark), `<stem>_lv_area.png` (+ `.svg`)
-/// and `<stem>_beats.csv` into `out`; returns the files written.
+/// and `<stem>_beats.csv` into `out`; returns the files written. `labels` are the label maps
+/// `beats` were measured on (the area is of label 1).
 pub fn write_video_report(
     out: &Path,
     stem: &str,

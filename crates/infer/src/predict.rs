@@ -186,7 +186,8 @@ impl<B: Backend> Predictor<B> {
 
     /// Segments every frame of `input` and writes `<stem>[_fNNNN]_label.png`,
     /// `<stem>[_fNNNN]_overlay.png` and `<stem>_label.nii.gz` into `out`; for a sequence also
-    /// the LV area curve and the beats with their EF ([`write_video_report`]).
+    /// the LV area curve and the beats with their EF ([`write_video_report`]), both measured on
+    /// the LV prompt's own masks ([`Segmented::lv`]).
     pub fn predict(
         &self,
         input: &InputFrames,
@@ -240,7 +241,7 @@ impl<B: Backend> Predictor<B> {
             written.files.extend(write_video_report(
                 out,
                 &stem,
-                &labels,
+                &lv_masks,
                 input.spacing,
                 &written.beats,
             )?);

@@ -4,6 +4,7 @@
 //! a backend the dispatch does not know, where burn's own ops run.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::AutodiffBackend;
@@ -12,6 +13,11 @@ use burn_autodiff::Autodiff;
 use burn_autodiff::checkpoint::strategy::BalancedCheckpointing;
 use burn_flex::Flex;
 use echoone_model::EchoOneConfig;
+
+/// Held for the whole of a test's model run: the backends share one seeded generator and burn
+/// draws a parameter's initial values on its first use, inside the forward pass, so two tests
+/// running in parallel would otherwise take each other's random numbers.
+static SEEDING: Mutex<()> = Mutex::new(());
 
 /// The loss, and every tracked parameter's gradient (flattened) by its place in visit order.
 type Gradients = (f32, BTreeMap<usize, Vec<f32>>);
@@ -36,6 +42,7 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Collect<'_, B> {
 /// One forward and backward of the tiny EchoONE (every module on, weights seeded) on `B`.
 fn gradients<B: AutodiffBackend>() -> Gradients {
     let device = Default::default();
+    let _seeding = SEEDING.lock().unwrap_or_else(|e| e.into_inner());
     B::seed(&device, 11);
     let config = EchoOneConfig::tiny();
     let model = config.init::<B>(&device).expect("model");
@@ -95,4 +102,44 @@ fn fused_and_composed_models_have_the_same_gradients() {
             "parameter {id}: gradients differ by {worst} (largest |gradient| {scale})"
         );
     }
+}
+
+/// The tiny model's logits (LFFA on, weights seeded) without autodiff on `B`. PC-Mask is off:
+/// its U-Net's BatchNorm uses batch statistics whenever autodiff is on, so the two backends
+/// compared would run it in different modes.
+fn logits<B: burn::tensor::backend::Backend>() -> Vec<f32> {
+    let device = Default::default();
+    let _seeding = SEEDING.lock().unwrap_or_else(|e| e.into_inner());
+    B::seed(&device, 11);
+    let config = EchoOneConfig {
+        pc_mask: false,
+        ..EchoOneConfig::tiny()
+    };
+    let model = config.init::<B>(&device).expect("model");
+    let side = config.input_size;
+    let images =
+        Tensor::<B, 4>::random([2, 1, side, side], Distribution::Uniform(0.0, 1.0), &device);
+    let points = Tensor::<B, 3>::from_floats([[[20.0, 30.0]], [[40.0, 12.0]]], &device);
+    let labels = Tensor::<B, 2, Int>::ones([2, 1], &device);
+    let out = model
+        .forward(images, points, labels, None)
+        .expect("forward");
+    out.logits.into_data().to_vec::<f32>().expect("f32 logits")
+}
+
+/// Inference on burn-flex (fused LayerNorm, GELU and convolutions, burn-flex's attention
+/// kernel) gives the logits burn's composed ops give.
+#[test]
+fn fused_and_composed_models_have_the_same_inference() {
+    let fused = logits::<Flex>();
+    let composed = logits::<Autodiff<Flex, BalancedCheckpointing>>();
+    let largest = composed.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let worst = fused
+        .iter()
+        .zip(&composed)
+        .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    assert!(
+        worst <= 1e-4 * largest.max(1.0),
+        "logits differ by {worst} (largest |logit| {largest})"
+    );
 }

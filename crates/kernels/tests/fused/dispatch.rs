@@ -81,3 +81,56 @@ fn softmax_on_the_inner_backend_matches_burns() {
         1e-5,
     );
 }
+
+/// Every dispatched op without autodiff: attention with and without a bias at a short and a
+/// long sequence (burn-flex picks its naive or its flash kernel by length), LayerNorm, GELU.
+fn inference<B: Backend>() -> Vec<Vec<f32>> {
+    let mut outs = Vec::new();
+    for (n, m, seed) in [(37, 37, 10), (700, 700, 20), (7, 300, 40), (300, 7, 50)] {
+        let [b, h, d] = [2, 3, 8];
+        let q = input::<B, 4>(seed, [b, h, n, d]);
+        let k = input::<B, 4>(seed + 1, [b, h, m, d]);
+        let v = input::<B, 4>(seed + 2, [b, h, m, d + 3]);
+        let bias = input::<B, 4>(seed + 3, [b, h, n, m]);
+        outs.push(tensor_values(dispatch::attention(
+            q.clone(),
+            k.clone(),
+            v.clone(),
+            Some(bias),
+            0.35,
+        )));
+        outs.push(tensor_values(dispatch::attention(q, k, v, None, 0.35)));
+    }
+    let x = input::<B, 3>(30, [4, 9, 24]);
+    let gamma = input::<B, 1>(31, [24]);
+    let beta = input::<B, 1>(32, [24]);
+    outs.push(tensor_values(dispatch::layer_norm(
+        x.clone(),
+        gamma,
+        Some(beta),
+        1e-6,
+    )));
+    outs.push(tensor_values(dispatch::gelu(x)));
+    outs
+}
+
+#[test]
+fn inference_on_the_inner_backend_matches_the_composed_ops() {
+    let fused = inference::<Flex>();
+    let other = inference::<Other>();
+    let names = [
+        "attention 37 with bias",
+        "attention 37",
+        "attention 700 with bias",
+        "attention 700",
+        "attention 7 to 300 with bias",
+        "attention 7 to 300",
+        "attention 300 to 7 with bias",
+        "attention 300 to 7",
+        "layer_norm",
+        "gelu",
+    ];
+    for ((name, a), b) in names.iter().zip(&fused).zip(&other) {
+        assert_close(name, a, b, 1e-5, 1e-4);
+    }
+}
