@@ -121,6 +121,22 @@ impl<B: FusedOps> Backward<B, 1> for GeluBackward {
     }
 }
 
+/// Backward of a contiguous copy: the gradient passes through unchanged; parent `[x]`.
+#[derive(Debug)]
+struct ContiguousBackward;
+
+impl<B: FusedOps> Backward<B, 1> for ContiguousBackward {
+    type State = ();
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let [node_x] = ops.parents;
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, grad);
+        }
+    }
+}
+
 /// Backward of conv2d; parents `[x, weight]` or `[x, weight, bias]`.
 #[derive(Debug)]
 struct Conv2dBackward;
@@ -323,5 +339,12 @@ impl<B: FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
                 )),
             },
         }
+    }
+
+    fn fused_contiguous(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        ContiguousBackward
+            .prepare::<C>([x.node.clone()])
+            .compute_bound()
+            .stateless(B::fused_contiguous(x.primitive))
     }
 }

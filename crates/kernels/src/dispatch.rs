@@ -168,6 +168,28 @@ pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     run(Gelu(x))
 }
 
+/// The argument of [`contiguous`].
+struct Contiguous<B: Backend, const D: usize>(Tensor<B, D>);
+
+impl<B: Backend, const D: usize> Op<B> for Contiguous<B, D> {
+    type Output = Tensor<B, D>;
+
+    fn fused<C: FusedOps>(self) -> Tensor<B, D> {
+        cast(fused::contiguous::<C, D>(cast(self.0)))
+    }
+
+    fn composed(self) -> Tensor<B, D> {
+        self.0
+    }
+}
+
+/// `x` laid out contiguously, for a permuted view about to be reshaped: on burn-flex (alone or
+/// under autodiff) one parallel copy, so that the reshape after it copies nothing (burn-flex's
+/// own copy is serial); elsewhere `x` as it is, the backend copying on reshape where it must.
+pub fn contiguous<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    run(Contiguous(x))
+}
+
 /// The zero padding `(start, end)` burn's [`Conv2d`] gives an axis of `size` elements
 /// (`PaddingConfig2d::Same` pads `(stride·(ceil(size / stride) − 1) + kernel − size)` in all,
 /// the extra element at the end, and ignores dilation, as burn-nn does).
@@ -254,9 +276,11 @@ pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
 /// `softmax(q kᵀ * scale + bias) v` per batch and head: `q: [B, H, N, d]`, `k: [B, H, M, d]`,
 /// `v: [B, H, M, e]`, `bias: [B, H, N, M]`.
 ///
-/// Under autodiff on burn-flex the scores' softmax is one fused node (burn's attention there is
-/// its unfused fallback, seven ops and their backward); everywhere else, inference on burn-flex
-/// included, it is burn's `attention` op, which backends implement as one kernel.
+/// On burn-flex, alone or under autodiff, the scores are two parallel GEMMs around one fused
+/// softmax node: burn's attention there is, under autodiff, its unfused fallback (seven ops and
+/// their backward) and, in inference, a kernel that loops over batch and heads on one thread
+/// (ViT-B's forward 5.76 s with it, 4.70 s without, docs/benchmarks.md). Everywhere else it is
+/// burn's `attention` op, which those backends implement as one kernel.
 pub fn attention<B: Backend>(
     q: Tensor<B, 4>,
     k: Tensor<B, 4>,
@@ -264,7 +288,7 @@ pub fn attention<B: Backend>(
     bias: Option<Tensor<B, 4>>,
     scale: f32,
 ) -> Tensor<B, 4> {
-    if same::<B, FlexAutodiff>() {
+    if same::<B, FlexAutodiff>() || same::<B, Flex>() {
         softmax(q.matmul(k.swap_dims(2, 3)), bias, scale).matmul(v)
     } else {
         let options = AttentionModuleOptions {

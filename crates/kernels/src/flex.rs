@@ -14,6 +14,7 @@ use crate::composed::{
     composed_layer_norm_backward, composed_softmax, composed_softmax_backward,
 };
 use crate::conv::{ConvGeometry, channel_sums, conv2d_backward};
+use crate::copy::strided_to_contiguous;
 use crate::fused::FusedOps;
 use crate::gelu::{gelu_backward_slice, gelu_slice};
 use crate::layer_norm::{layer_norm_backward_rows, layer_norm_rows};
@@ -37,12 +38,30 @@ fn is_channel_vector(t: &FlexTensor, c: usize) -> bool {
 }
 
 /// `t` with a contiguous buffer of exactly its elements, starting at offset 0 (copied when its
-/// layout is anything else).
+/// layout is anything else; an f32 tensor in parallel).
 fn dense(t: FlexTensor) -> FlexTensor {
     let exact = t.is_contiguous()
         && t.layout().start_offset() == 0
         && t.bytes().len() == t.layout().num_elements() * core::mem::size_of::<f32>();
-    if exact { t } else { t.to_contiguous() }
+    if exact {
+        t
+    } else if t.dtype() == DType::F32 {
+        copied(&t)
+    } else {
+        t.to_contiguous()
+    }
+}
+
+/// The f32 tensor `t` copied into a new contiguous buffer, in parallel.
+fn copied(t: &FlexTensor) -> FlexTensor {
+    let layout = t.layout();
+    let values = strided_to_contiguous(
+        t.storage::<f32>(),
+        layout.shape().as_slice(),
+        layout.strides(),
+        layout.start_offset(),
+    );
+    f32_tensor(values, layout.shape().clone())
 }
 
 /// The f32 elements of `t`'s chunk `i` of `chunk_len` elements, `len` of them (the last chunk
@@ -294,5 +313,13 @@ impl FusedOps for Flex {
         let grad_y = dense(grad_y);
         let sums = channel_sums(grad_y.storage::<f32>(), batch, channels, h * w);
         f32_tensor(sums, Shape::from([channels]))
+    }
+
+    fn fused_contiguous(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        if x.is_contiguous() || x.dtype() != DType::F32 {
+            x
+        } else {
+            copied(&x)
+        }
     }
 }

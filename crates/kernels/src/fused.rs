@@ -1,4 +1,5 @@
-//! The backend extension: fused softmax, LayerNorm, GELU and conv2d with their own backward.
+//! The backend extension: fused softmax, LayerNorm, GELU and conv2d with their own backward,
+//! and a contiguous copy.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::{ConvOptions, FloatTensor};
@@ -133,5 +134,12 @@ pub trait FusedOps: Backend {
     /// batch, height and width.
     fn fused_conv2d_bias_backward(grad_y: FloatTensor<Self>) -> FloatTensor<Self> {
         composed_conv2d_bias_backward::<Self>(grad_y)
+    }
+
+    /// `x` unchanged in value, laid out contiguously (a permuted or strided view copied), so
+    /// that a reshape after it needs no copy. By default `x` as it is: backends copy on reshape
+    /// where they must.
+    fn fused_contiguous(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        x
     }
 }

@@ -1,5 +1,6 @@
 //! EchoONE's CPU speed-ups for burn: how the process keeps freed tensor memory ([`heap`]), and
-//! fused softmax, LayerNorm, GELU and conv2d with their own backward ([`FusedOps`]),
+//! fused softmax, LayerNorm, GELU and conv2d with their own backward and a parallel contiguous
+//! copy ([`FusedOps`]),
 //! rayon-parallel on burn-flex (the conv2d backward as im2col and parallel GEMMs) and recorded
 //! as single nodes under burn-autodiff. Model code calls them through [`dispatch`], generic over
 //! any backend: the fused kernels where the backend has them, burn's own ops elsewhere.
@@ -9,6 +10,7 @@ pub mod heap;
 mod autodiff;
 pub mod composed;
 mod conv;
+mod copy;
 pub mod dispatch;
 mod flex;
 pub mod fused;

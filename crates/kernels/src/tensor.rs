@@ -37,3 +37,9 @@ pub fn gelu<B: FusedOps, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     let y = B::fused_gelu(x.into_primitive().tensor());
     Tensor::from_primitive(TensorPrimitive::Float(y))
 }
+
+/// `x` laid out contiguously (see [`FusedOps::fused_contiguous`]).
+pub fn contiguous<B: FusedOps, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    let y = B::fused_contiguous(x.into_primitive().tensor());
+    Tensor::from_primitive(TensorPrimitive::Float(y))
+}

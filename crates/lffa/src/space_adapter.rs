@@ -5,7 +5,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Tensor, backend::Backend};
-use echoone_kernels::dispatch::attention;
+use echoone_kernels::dispatch::{attention, contiguous};
 
 use crate::error::LffaError;
 
@@ -77,8 +77,7 @@ impl<B: Backend> SpaceAdapter<B> {
         let k = split(self.k.forward(context.clone()), ctx_h * ctx_w);
         let v = split(self.v.forward(context), ctx_h * ctx_w);
         let scale = (head_dim as f32).powf(-0.5);
-        let out = attention(q, k, v, None, scale)
-            .swap_dims(1, 2)
+        let out = contiguous(attention(q, k, v, None, scale).swap_dims(1, 2))
             .reshape([batch, height, width, dim]);
         self.proj.forward(out)
     }

@@ -134,3 +134,29 @@ fn inference_on_the_inner_backend_matches_the_composed_ops() {
         assert_close(name, a, b, 1e-5, 1e-4);
     }
 }
+
+/// A permuted view made contiguous and reshaped, as SAM's window partition does: the values and
+/// the input's gradient on each path.
+fn permuted<B: burn::tensor::backend::AutodiffBackend>() -> Vec<Vec<f32>> {
+    let x = input::<B, 4>(40, [3, 40, 36, 24]).require_grad();
+    let weights = input::<B, 2>(41, [36 * 3, 40 * 24]);
+    let out = dispatch::contiguous(x.clone().permute([2, 0, 1, 3])).reshape([36 * 3, 40 * 24]);
+    let grads = (out.clone() * weights).sum().backward();
+    vec![
+        tensor_values(out),
+        tensor_values(x.grad(&grads).expect("a gradient")),
+    ]
+}
+
+#[test]
+fn contiguous_copies_values_and_passes_gradients_through() {
+    let fused = permuted::<Fused>();
+    let other = permuted::<Other>();
+    assert_eq!(fused, other, "values and gradients, bit for bit");
+    let x = input::<Flex, 3>(42, [5, 70, 130]);
+    let view = x.clone().swap_dims(0, 2).narrow(1, 3, 60);
+    assert_eq!(
+        tensor_values(dispatch::contiguous(view.clone())),
+        tensor_values(view),
+    );
+}

@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Tensor, backend::Backend};
-use echoone_kernels::dispatch::attention;
+use echoone_kernels::dispatch::{attention, contiguous};
 
 use super::rel_pos::decomposed_rel_pos_bias;
 
@@ -65,11 +65,12 @@ impl<B: Backend> Attention<B> {
         let tokens = height * width;
         let heads = self.num_heads;
         let head_dim = dim / heads;
-        let qkv = self
-            .qkv
-            .forward(x.reshape([batch, tokens, dim]))
-            .reshape([batch, tokens, 3, heads, head_dim])
-            .permute([2, 0, 3, 1, 4]);
+        let qkv = contiguous(
+            self.qkv
+                .forward(x.reshape([batch, tokens, dim]))
+                .reshape([batch, tokens, 3, heads, head_dim])
+                .permute([2, 0, 3, 1, 4]),
+        );
         let part = |i: usize| {
             qkv.clone()
                 .narrow(0, i, 1)
@@ -90,10 +91,11 @@ impl<B: Backend> Attention<B> {
             _ => None,
         };
         let out = attention(q, k, v, bias, (head_dim as f32).powf(-0.5));
-        let out = out
-            .reshape([batch, heads, height, width, head_dim])
-            .permute([0, 2, 3, 1, 4])
-            .reshape([batch, height, width, dim]);
+        let out = contiguous(
+            out.reshape([batch, heads, height, width, head_dim])
+                .permute([0, 2, 3, 1, 4]),
+        )
+        .reshape([batch, height, width, dim]);
         self.proj.forward(out)
     }
 }

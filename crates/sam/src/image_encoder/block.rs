@@ -5,6 +5,7 @@ use burn::module::Module;
 use burn::nn::{LayerNorm, LayerNormConfig};
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Tensor, backend::Backend};
+use echoone_kernels::dispatch::contiguous;
 
 use super::attention::{Attention, AttentionConfig};
 use crate::mlp::{Activation, MlpBlock, MlpBlockConfig};
@@ -119,10 +120,11 @@ pub fn window_partition<B: Backend>(
     };
     let (hp, wp) = (height + pad_h, width + pad_w);
     let (nh, nw) = (hp / window_size, wp / window_size);
-    let windows = x
-        .reshape([batch, nh, window_size, nw, window_size, channels])
-        .permute([0, 1, 3, 2, 4, 5])
-        .reshape([batch * nh * nw, window_size, window_size, channels]);
+    let windows = contiguous(
+        x.reshape([batch, nh, window_size, nw, window_size, channels])
+            .permute([0, 1, 3, 2, 4, 5]),
+    )
+    .reshape([batch * nh * nw, window_size, window_size, channels]);
     (windows, (hp, wp))
 }
 
@@ -138,10 +140,12 @@ pub fn window_unpartition<B: Backend>(
     let [count, _, _, channels] = windows.dims();
     let (nh, nw) = (hp / window_size, wp / window_size);
     let batch = count / (nh * nw);
-    let x = windows
-        .reshape([batch, nh, nw, window_size, window_size, channels])
-        .permute([0, 1, 3, 2, 4, 5])
-        .reshape([batch, hp, wp, channels]);
+    let x = contiguous(
+        windows
+            .reshape([batch, nh, nw, window_size, window_size, channels])
+            .permute([0, 1, 3, 2, 4, 5]),
+    )
+    .reshape([batch, hp, wp, channels]);
     if hp > height || wp > width {
         x.slice([0..batch, 0..height, 0..width, 0..channels])
     } else {
