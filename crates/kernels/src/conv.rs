@@ -1,5 +1,6 @@
-//! The backward of a 2-D convolution on contiguous f32 buffers (`x: [N, C, H, W]`,
+//! A 2-D convolution and its backward on contiguous f32 buffers (`x: [N, C, H, W]`,
 //! `weight: [O, C, KH, KW]`, one group): the kernels behind the Flex implementation of
+//! [`FusedOps::fused_conv2d`](crate::FusedOps::fused_conv2d) and
 //! [`FusedOps::fused_conv2d_backward`](crate::FusedOps::fused_conv2d_backward).
 //!
 //! With `K = C·KH·KW` kernel taps (input channel, kernel row, kernel column) and `P = OH·OW`
@@ -10,7 +11,8 @@
 //! - `grad_weight [O, K] += grad_y_n [O, P] · cols_nᵀ`,
 //! - `dcols_n [K, P] = weightᵀ · grad_y_n` and `grad_x_n = col2im(dcols_n)`.
 //!
-//! The products are the `gemm` crate's; transposed operands and blocks are strides, never
+//! The forward is `y_n [O, P] = weight [O, K] · cols_n`, its columns built a band of output rows
+//! at a time. The products are the `gemm` crate's; transposed operands and blocks are strides, never
 //! copies. A large product runs on rayon's threads inside gemm. A small weight gradient (few
 //! output tiles to share out, a long reduction over positions) is instead computed in bands of
 //! output rows in parallel, each building its own columns, and the bands' partial gradients are
@@ -34,6 +36,9 @@ const PARALLEL_PRODUCT: usize = 1 << 20;
 
 /// Column elements (`K` × positions) per band of a banded weight gradient: 1 MiB of f32.
 const BAND_ELEMS: usize = 1 << 18;
+
+/// Column elements per band of a forward convolution's columns: 8 MiB of f32.
+const FORWARD_BAND_ELEMS: usize = 1 << 21;
 
 /// Bands of a weight gradient computed at once; their partial gradients are then added in order.
 const BAND_GROUP: usize = 8;
@@ -235,9 +240,30 @@ impl<'a> Matrix<'a> {
 /// `dst = lhs · rhs`, or `dst += lhs · rhs` when `accumulate`; `dst` is row-major
 /// `[lhs.rows, rhs.cols]`. Large products run on rayon's threads when `parallel`.
 fn matmul(dst: &mut [f32], lhs: Matrix<'_>, rhs: Matrix<'_>, accumulate: bool, parallel: bool) {
+    assert_eq!(
+        dst.len(),
+        lhs.rows * rhs.cols,
+        "conv2d: product buffer length"
+    );
+    matmul_at(dst, rhs.cols, lhs, rhs, accumulate, parallel);
+}
+
+/// [`matmul`] into the rows of `dst` that start `dst_row_stride` elements apart (a block of
+/// columns of a wider row-major matrix).
+fn matmul_at(
+    dst: &mut [f32],
+    dst_row_stride: usize,
+    lhs: Matrix<'_>,
+    rhs: Matrix<'_>,
+    accumulate: bool,
+    parallel: bool,
+) {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     assert_eq!(rhs.rows, k, "conv2d: inner dimensions of a product");
-    assert_eq!(dst.len(), m * n, "conv2d: product buffer length");
+    assert!(
+        dst_row_stride >= n && dst.len() >= (m - 1) * dst_row_stride + n,
+        "conv2d: product buffer length"
+    );
     let parallelism = if parallel && m.saturating_mul(n).saturating_mul(k) >= PARALLEL_PRODUCT {
         Parallelism::Rayon(rayon::current_num_threads())
     } else {
@@ -245,8 +271,8 @@ fn matmul(dst: &mut [f32], lhs: Matrix<'_>, rhs: Matrix<'_>, accumulate: bool, p
     };
     // SAFETY: gemm reads lhs at `r·row_stride + c·col_stride` for r < m, c < k, and
     // `Matrix::strided` checked that the largest such index is inside lhs's buffer; likewise
-    // rhs (k × n). It writes (and reads, when accumulating) dst at `r·n + c` < `m·n` =
-    // `dst.len()`, checked above. dst is a unique borrow, so it aliases neither operand, and all
+    // rhs (k × n). It writes (and reads, when accumulating) dst at `r·dst_row_stride + c` ≤
+    // `(m − 1)·dst_row_stride + n − 1` < `dst.len()`, checked above. dst is a unique borrow, so it aliases neither operand, and all
     // three stay borrowed for the whole call.
     unsafe {
         gemm(
@@ -255,7 +281,7 @@ fn matmul(dst: &mut [f32], lhs: Matrix<'_>, rhs: Matrix<'_>, accumulate: bool, p
             k,
             dst.as_mut_ptr(),
             1,
-            n as isize,
+            dst_row_stride as isize,
             accumulate,
             lhs.data.as_ptr(),
             lhs.col_stride as isize,
@@ -313,14 +339,74 @@ fn im2col_row(geo: &ConvGeometry, x_n: &[f32], k: usize, rows: Range<usize>, out
 /// Fills `cols: [K, P]` with batch item `x_n`'s columns at every output position, in parallel
 /// over chunks of rows.
 fn im2col(geo: &ConvGeometry, x_n: &[f32], cols: &mut [f32]) {
-    let p = geo.positions();
-    let chunk = row_chunk_len(p);
-    let rows_per_chunk = chunk / p;
-    map_chunks(cols, chunk, |index, rows| {
-        for (r, row) in rows.chunks_exact_mut(p).enumerate() {
-            im2col_row(geo, x_n, index * rows_per_chunk + r, 0..geo.output[0], row);
+    im2col_band(geo, x_n, 0..geo.output[0], cols);
+}
+
+/// Fills `cols: [K, rows.len()·OW]` with batch item `x_n`'s columns at the positions of output
+/// rows `rows`, in parallel over chunks of column rows.
+fn im2col_band(geo: &ConvGeometry, x_n: &[f32], rows: Range<usize>, cols: &mut [f32]) {
+    let len = rows.len() * geo.output[1];
+    let chunk = row_chunk_len(len);
+    let rows_per_chunk = chunk / len;
+    map_chunks(cols, chunk, |index, chunk_rows| {
+        for (r, row) in chunk_rows.chunks_exact_mut(len).enumerate() {
+            im2col_row(geo, x_n, index * rows_per_chunk + r, rows.clone(), row);
         }
     });
+}
+
+/// The convolution `y: [N, O, OH, OW]` of the contiguous `x` by `weight`, plus `bias: [O]`:
+/// per batch item, `y_n [O, P] = weight [O, K] · cols_n [K, P]`, the columns built in bands of
+/// output rows of about [`FORWARD_BAND_ELEMS`] elements (so the scratch stays small however
+/// large the image), each band one parallel GEMM into its block of `y_n`'s columns.
+pub(crate) fn conv2d_forward(
+    geo: &ConvGeometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    let (k, p, o) = (geo.col_rows(), geo.positions(), geo.out_channels);
+    let [oh, ow] = geo.output;
+    let input_len = geo.channels * geo.plane();
+    assert_eq!(x.len(), geo.batch * input_len, "conv2d_forward: x length");
+    assert_eq!(weight.len(), o * k, "conv2d_forward: weight length");
+    let mut y = vec![0.0f32; geo.batch * o * p];
+    if let Some(bias) = bias {
+        assert_eq!(bias.len(), o, "conv2d_forward: bias length");
+        for (i, plane) in y.chunks_exact_mut(p).enumerate() {
+            plane.fill(bias[i % o]);
+        }
+    }
+    let weight = Matrix::row_major(weight, o, k);
+    let band_rows = (FORWARD_BAND_ELEMS / (k * ow)).clamp(1, oh);
+    let mut cols = if geo.is_pointwise() {
+        Vec::new()
+    } else {
+        vec![0.0f32; k * band_rows * ow]
+    };
+    for (x_n, y_n) in x.chunks_exact(input_len).zip(y.chunks_exact_mut(o * p)) {
+        if geo.is_pointwise() {
+            let cols_n = Matrix::row_major(x_n, k, p);
+            matmul(y_n, weight, cols_n, bias.is_some(), true);
+            continue;
+        }
+        for start in (0..oh).step_by(band_rows) {
+            let rows = start..(start + band_rows).min(oh);
+            let len = rows.len() * ow;
+            let band = &mut cols[..k * len];
+            im2col_band(geo, x_n, rows, band);
+            let band = Matrix::row_major(band, k, len);
+            matmul_at(
+                &mut y_n[start * ow..],
+                p,
+                weight,
+                band,
+                bias.is_some(),
+                true,
+            );
+        }
+    }
+    y
 }
 
 /// Batch item `n`'s weight gradient `grad_y_n [O, P] · cols_nᵀ` restricted to the positions of

@@ -2,7 +2,7 @@
 //!
 //! Each row-wise op works over rows of the last axis, in chunks of whole rows (see `parallel`),
 //! in place when it owns its input's buffer alone and on a fresh buffer otherwise. The conv2d
-//! forward is burn-flex's own; its backward is `conv`'s im2col and GEMMs. Other dtypes, empty
+//! forward and backward are `conv`'s im2col and GEMMs. Other dtypes, empty
 //! tensors, grouped convolutions and mismatched shapes go to the default bodies.
 
 use burn::tensor::ops::{ConvOptions, FloatTensor, ModuleOps};
@@ -13,7 +13,7 @@ use crate::composed::{
     composed_conv2d_bias_backward, composed_gelu, composed_gelu_backward, composed_layer_norm,
     composed_layer_norm_backward, composed_softmax, composed_softmax_backward,
 };
-use crate::conv::{ConvGeometry, channel_sums, conv2d_backward};
+use crate::conv::{ConvGeometry, channel_sums, conv2d_backward, conv2d_forward};
 use crate::copy::strided_to_contiguous;
 use crate::fused::FusedOps;
 use crate::gelu::{gelu_backward_slice, gelu_slice};
@@ -132,7 +132,47 @@ fn conv2d_backward_f32(
     ))
 }
 
+/// The convolution of f32 tensors by `conv`'s kernels, or `None` when they do not take them
+/// (another dtype, groups, mismatched shapes): the caller then runs burn-flex's own.
+fn conv2d_f32(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: Option<&FlexTensor>,
+    options: &ConvOptions<2>,
+) -> Option<FlexTensor> {
+    if [x, weight].iter().any(|t| t.dtype() != DType::F32) {
+        return None;
+    }
+    let geo = ConvGeometry::new(
+        x.layout().shape().as_slice(),
+        weight.layout().shape().as_slice(),
+        options,
+    )?;
+    if bias.is_some_and(|b| !is_channel_vector(b, geo.out_channels)) {
+        return None;
+    }
+    let (x, weight) = (dense(x.clone()), dense(weight.clone()));
+    let bias = bias.map(|b| dense(b.clone()));
+    let y = conv2d_forward(
+        &geo,
+        x.storage::<f32>(),
+        weight.storage::<f32>(),
+        bias.as_ref().map(|b| b.storage::<f32>()),
+    );
+    Some(f32_tensor(y, Shape::from(geo.output_shape())))
+}
+
 impl FusedOps for Flex {
+    fn fused_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        conv2d_f32(&x, &weight, bias.as_ref(), &options)
+            .unwrap_or_else(|| Self::conv2d(x, weight, bias, options))
+    }
+
     fn fused_softmax(
         x: FloatTensor<Self>,
         bias: Option<FloatTensor<Self>>,

@@ -1,4 +1,5 @@
-//! conv2d: the Flex backward kernels against burn's default backward ops; gradients through
+//! conv2d: the Flex forward and backward kernels against burn-flex's conv2d and burn's default
+//! backward ops; gradients through
 //! `dispatch::conv2d` on `Autodiff<Flex>` (the fused node) against burn's own conv on
 //! `Autodiff<Flex, BalancedCheckpointing>` (a backend dispatch does not know), frozen weights
 //! and untracked inputs included; `dispatch::conv2d`'s forward against `Conv2d::forward`; and
@@ -8,7 +9,7 @@ use burn::module::Param;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::ops::{ConvOptions, ModuleOps};
+use burn::tensor::ops::{ConvOptions, FloatTensorOps, ModuleOps};
 use burn::tensor::{Tensor, TensorData, TensorMetadata};
 use burn_autodiff::Autodiff;
 use burn_autodiff::checkpoint::strategy::BalancedCheckpointing;
@@ -152,6 +153,35 @@ fn flex_backward_matches_burns_default() {
         let rb = values(Flex::conv2d_bias_backward(x, bias, grad));
         assert_close_scaled(&format!("{case:?} grad bias"), &fb, &rb);
     }
+}
+
+#[test]
+fn flex_forward_matches_burn_flexs_own() {
+    let mut rng = Rng::new(40);
+    // The forward builds its columns in bands of output rows: this one takes six, the last short.
+    let banded = case(1, 32, [200, 190], 8, [3, 3], [1, 1], [1, 1], [1, 1]);
+    for case in CASES.iter().chain([&banded]) {
+        let x = random_prim(&mut rng, &case.x_shape(), 1.0, 0.0);
+        let weight = random_prim(&mut rng, &case.weight_shape(), 1.0, 0.0);
+        let bias = random_prim(&mut rng, &[case.out_channels], 1.0, 0.0);
+        for bias in [None, Some(bias)] {
+            let options = case.options();
+            let fused =
+                Flex::fused_conv2d(x.clone(), weight.clone(), bias.clone(), options.clone());
+            let own = Flex::conv2d(x.clone(), weight.clone(), bias.clone(), options);
+            assert_eq!(fused.shape(), own.shape(), "{case:?}: output shape");
+            let what = format!("{case:?} forward, bias {}", bias.is_some());
+            assert_close_scaled(&what, &values(fused), &values(own));
+        }
+    }
+    // A permuted (non-contiguous) input.
+    let x = random_prim(&mut rng, &[2, 9, 7, 6], 1.0, 0.0);
+    let x = Flex::float_permute(x, &[0, 3, 1, 2]);
+    let weight = random_prim(&mut rng, &[4, 6, 3, 3], 1.0, 0.0);
+    let options = ConvOptions::new([1, 2], [1, 1], [1, 1], 1);
+    let fused = Flex::fused_conv2d(x.clone(), weight.clone(), None, options.clone());
+    let own = Flex::conv2d(x, weight, None, options);
+    assert_close_scaled("permuted input forward", &values(fused), &values(own));
 }
 
 #[test]
@@ -326,13 +356,13 @@ fn dispatch_forward_matches_the_module() {
             let conv = module::<Flex>(case, padding.clone(), &wv, Some(&bv), true);
             let fused = tensor_values(dispatch::conv2d(&conv, x.clone()));
             let reference = tensor_values(conv.forward(x.clone()));
-            assert_bits_eq(&format!("{case:?} {padding:?} on Flex"), &fused, &reference);
+            assert_close_scaled(&format!("{case:?} {padding:?} on Flex"), &fused, &reference);
 
             let conv = module::<Fused>(case, padding.clone(), &wv, Some(&bv), true);
             let x = Tensor::<Fused, 4>::from_inner(x);
             let fused = tensor_values(dispatch::conv2d(&conv, x.clone()));
             let reference = tensor_values(conv.forward(x));
-            assert_bits_eq(
+            assert_close_scaled(
                 &format!("{case:?} {padding:?} on autodiff"),
                 &fused,
                 &reference,
@@ -342,14 +372,22 @@ fn dispatch_forward_matches_the_module() {
 }
 
 #[test]
-fn backward_is_bit_identical_across_runs() {
+fn forward_and_backward_are_bit_identical_across_runs() {
     let mut rng = Rng::new(45);
     for case in [
         case(2, 32, [48, 44], 24, [3, 3], [1, 1], [1, 1], [1, 1]),
         case(3, 16, [50, 41], 8, [3, 3], [2, 2], [1, 1], [1, 1]),
+        case(1, 32, [200, 190], 8, [3, 3], [1, 1], [1, 1], [1, 1]),
     ] {
         let (x, weight, grad) = flex_inputs(&mut rng, &case);
+        let bias = random_prim(&mut rng, &[case.out_channels], 1.0, 0.0);
         let run = || {
+            let y = Flex::fused_conv2d(
+                x.clone(),
+                weight.clone(),
+                Some(bias.clone()),
+                case.options(),
+            );
             let (gx, gw) = Flex::fused_conv2d_backward(
                 x.clone(),
                 weight.clone(),
@@ -357,11 +395,12 @@ fn backward_is_bit_identical_across_runs() {
                 case.options(),
             );
             let gb = Flex::fused_conv2d_bias_backward(grad.clone());
-            [values(gx), values(gw), values(gb)]
+            [values(y), values(gx), values(gw), values(gb)]
         };
         let (first, second) = (run(), run());
-        for ((a, b), name) in first.iter().zip(&second).zip(["x", "weight", "bias"]) {
-            assert_bits_eq(&format!("{case:?} grad {name}"), a, b);
+        let names = ["output", "grad x", "grad weight", "grad bias"];
+        for ((a, b), name) in first.iter().zip(&second).zip(names) {
+            assert_bits_eq(&format!("{case:?} {name}"), a, b);
         }
     }
 }
