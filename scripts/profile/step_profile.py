@@ -5,7 +5,8 @@
 The profile comes from the `train` bench built with frame pointers and sampled with
 `perf record --call-graph fp` (the procedure: docs/benchmarks.md, "Profiling a step"). Prints:
 
-1. the share of samples on the thread that drives the step (the one with most samples) and on
+1. the share of samples on the thread that drives the step (the one with most samples, or
+   `--driver TID`) and on
    rayon's workers, and what that means for wall time on CORES cores: work on the driving thread
    is serial (while it runs, rayon's workers idle), work on the workers is spread over the cores;
 2. the driving thread's samples by the autodiff node they run in (forward op or backward node),
@@ -29,6 +30,11 @@ def arguments():
     )
     parser.add_argument("--cores", type=int, default=2, help="cores the step ran on (default 2)")
     parser.add_argument("--top", type=int, default=25, help="rows per table (default 25)")
+    parser.add_argument(
+        "--driver",
+        help="thread id of the driving thread (default: the one with most samples; give the "
+        "process's own id when rayon's workers have more, as in inference)",
+    )
     return parser
 
 
@@ -92,7 +98,9 @@ def main():
     if not all_samples:
         sys.exit("step_profile.py: no samples on standard input (pipe `perf script` into it)")
     threads = collections.Counter(tid for tid, _ in all_samples)
-    driver = threads.most_common(1)[0][0]
+    driver = args.driver if args.driver is not None else threads.most_common(1)[0][0]
+    if driver not in threads:
+        sys.exit(f"step_profile.py: no samples of thread {driver} (threads: {sorted(threads)})")
     n = len(all_samples)
     serial = threads[driver] / n
     parallel = 1 - serial
