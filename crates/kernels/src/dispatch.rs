@@ -14,8 +14,8 @@
 
 use std::any::{Any, TypeId};
 
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
+use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::activation;
 use burn::tensor::backend::Backend;
 use burn::tensor::module;
@@ -166,6 +166,22 @@ impl<B: Backend, const D: usize> Op<B> for Gelu<B, D> {
 /// Exact (erf) GELU, as PyTorch's default `nn.GELU()` and burn's `activation::gelu`.
 pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     run(Gelu(x))
+}
+
+/// What `linear.forward(x)` computes, `x: [.., in]`, with every leading axis folded into the
+/// rows of one 2-D product, on any backend. burn's linear on a rank above 2 broadcasts the
+/// weight into a batched product, and under autodiff its weight gradient is a batched product
+/// `[.., in, out]` summed over the leading axes afterwards; on 2-D rows it is one product.
+pub fn linear<B: Backend, const D: usize>(linear: &Linear<B>, x: Tensor<B, D>) -> Tensor<B, D> {
+    if D <= 2 {
+        return linear.forward(x);
+    }
+    let dims = x.dims();
+    let rows = dims[..D - 1].iter().product();
+    let y = linear.forward(x.reshape([rows, dims[D - 1]]));
+    let mut out = dims;
+    out[D - 1] = y.dims()[1];
+    y.reshape(out)
 }
 
 /// The argument of [`contiguous`].

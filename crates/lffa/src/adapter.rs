@@ -9,7 +9,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Tensor, backend::Backend};
-use echoone_kernels::dispatch::gelu;
+use echoone_kernels::dispatch::{gelu, linear};
 
 /// Configuration of [`Adapter`]; EchoONE ViT-B: `dim` 768, hidden 192.
 #[derive(Config, Debug)]
@@ -65,7 +65,7 @@ impl AdapterConfig {
 impl<B: Backend> Adapter<B> {
     /// Maps `[..., dim]` (any rank, e.g. tokens `[B, H, W, dim]`) to the same shape.
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        let out = self.D_fc2.forward(gelu(self.D_fc1.forward(x.clone())));
+        let out = linear(&self.D_fc2, gelu(linear(&self.D_fc1, x.clone())));
         if self.skip_connect { x + out } else { out }
     }
 }

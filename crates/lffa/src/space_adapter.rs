@@ -5,7 +5,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Tensor, backend::Backend};
-use echoone_kernels::dispatch::{attention, contiguous};
+use echoone_kernels::dispatch::{attention, contiguous, linear};
 
 use crate::error::LffaError;
 
@@ -73,13 +73,13 @@ impl<B: Backend> SpaceAdapter<B> {
         let head_dim = dim / heads;
         let split =
             |x: Tensor<B, 4>, len: usize| x.reshape([batch, len, heads, head_dim]).swap_dims(1, 2);
-        let q = split(self.q.forward(tokens), height * width);
-        let k = split(self.k.forward(context.clone()), ctx_h * ctx_w);
-        let v = split(self.v.forward(context), ctx_h * ctx_w);
+        let q = split(linear(&self.q, tokens), height * width);
+        let k = split(linear(&self.k, context.clone()), ctx_h * ctx_w);
+        let v = split(linear(&self.v, context), ctx_h * ctx_w);
         let scale = (head_dim as f32).powf(-0.5);
         let out = contiguous(attention(q, k, v, None, scale).swap_dims(1, 2))
             .reshape([batch, height, width, dim]);
-        self.proj.forward(out)
+        linear(&self.proj, out)
     }
 }
 

@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Tensor, backend::Backend};
-use echoone_kernels::dispatch::gelu;
+use echoone_kernels::dispatch::{gelu, linear};
 
 /// The activation between the two layers of an [`MlpBlock`].
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -52,9 +52,9 @@ impl MlpBlockConfig {
 impl<B: Backend> MlpBlock<B> {
     /// Applies the block on the last axis.
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        let h = self.lin1.forward(x);
+        let h = linear(&self.lin1, x);
         let h = if self.gelu { gelu(h) } else { relu(h) };
-        self.lin2.forward(h)
+        linear(&self.lin2, h)
     }
 }
 

@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Tensor, backend::Backend};
-use echoone_kernels::dispatch::{attention, contiguous};
+use echoone_kernels::dispatch::{attention, contiguous, linear};
 
 use super::rel_pos::decomposed_rel_pos_bias;
 
@@ -66,8 +66,7 @@ impl<B: Backend> Attention<B> {
         let heads = self.num_heads;
         let head_dim = dim / heads;
         let qkv = contiguous(
-            self.qkv
-                .forward(x.reshape([batch, tokens, dim]))
+            linear(&self.qkv, x.reshape([batch, tokens, dim]))
                 .reshape([batch, tokens, 3, heads, head_dim])
                 .permute([2, 0, 3, 1, 4]),
         );
@@ -96,6 +95,6 @@ impl<B: Backend> Attention<B> {
                 .permute([0, 2, 3, 1, 4]),
         )
         .reshape([batch, height, width, dim]);
-        self.proj.forward(out)
+        linear(&self.proj, out)
     }
 }

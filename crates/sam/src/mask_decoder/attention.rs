@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Tensor, backend::Backend};
-use echoone_kernels::dispatch::attention;
+use echoone_kernels::dispatch::{attention, linear};
 
 /// Configuration of [`DecoderAttention`].
 #[derive(Config, Debug)]
@@ -57,13 +57,15 @@ impl<B: Backend> DecoderAttention<B> {
 
     /// Attends queries `[B, Nq, D]` to keys `[B, Nk, D]` with values `[B, Nk, D]`.
     pub fn forward(&self, q: Tensor<B, 3>, k: Tensor<B, 3>, v: Tensor<B, 3>) -> Tensor<B, 3> {
-        let q = self.separate_heads(self.q_proj.forward(q));
-        let k = self.separate_heads(self.k_proj.forward(k));
-        let v = self.separate_heads(self.v_proj.forward(v));
+        let q = self.separate_heads(linear(&self.q_proj, q));
+        let k = self.separate_heads(linear(&self.k_proj, k));
+        let v = self.separate_heads(linear(&self.v_proj, v));
         let scale = (q.dims()[3] as f32).powf(-0.5);
         let out = attention(q, k, v, None, scale);
         let [b, heads, n, c] = out.dims();
-        self.out_proj
-            .forward(out.swap_dims(1, 2).reshape([b, n, heads * c]))
+        linear(
+            &self.out_proj,
+            out.swap_dims(1, 2).reshape([b, n, heads * c]),
+        )
     }
 }
