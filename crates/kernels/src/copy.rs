@@ -3,9 +3,7 @@
 
 use core::mem::MaybeUninit;
 
-use rayon::prelude::*;
-
-use crate::parallel::{SERIAL_ELEMS, row_chunk_len};
+use crate::parallel::{fill_chunks, row_chunk_len};
 
 /// The elements of the view `(shape, strides, offset)` of `src`, in row-major order.
 ///
@@ -24,30 +22,15 @@ pub(crate) fn strided_to_contiguous(
     }
     let rank = shape.len();
     let row = shape[rank - 1];
-    let mut out: Vec<f32> = Vec::with_capacity(len);
     if len == 0 {
-        return out;
+        return Vec::new();
     }
     let chunk_len = row_chunk_len(row);
-    let spare = &mut out.spare_capacity_mut()[..len];
     let copy_chunk = |i: usize, dst: &mut [MaybeUninit<f32>]| {
         copy_rows(src, shape, strides, offset, i * chunk_len / row, dst);
     };
-    if len <= SERIAL_ELEMS {
-        spare
-            .chunks_mut(chunk_len)
-            .enumerate()
-            .for_each(|(i, dst)| copy_chunk(i, dst));
-    } else {
-        spare
-            .par_chunks_mut(chunk_len)
-            .enumerate()
-            .for_each(|(i, dst)| copy_chunk(i, dst));
-    }
-    // SAFETY: the chunks cover the first `len` elements of the spare capacity and `copy_rows`
-    // writes every element of its chunk (a panic would have unwound past here).
-    unsafe { out.set_len(len) };
-    out
+    // SAFETY: `copy_rows` writes every element of its chunk (whole rows).
+    unsafe { fill_chunks(len, chunk_len, copy_chunk) }.0
 }
 
 /// Writes rows `first..` of the view into `dst` (a whole number of rows).

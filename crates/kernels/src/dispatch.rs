@@ -54,6 +54,11 @@ trait Op<B: Backend> {
     fn composed(self) -> Self::Output;
 }
 
+/// Whether `B` is a backend with the fused kernels: burn-flex, alone or under autodiff.
+fn has_fused_kernels<B: Backend>() -> bool {
+    same::<B, Flex>() || same::<B, FlexAutodiff>()
+}
+
 /// Runs `op` fused when `B` has the kernels, composed otherwise.
 fn run<B: Backend, O: Op<B>>(op: O) -> O::Output {
     if same::<B, Flex>() {
@@ -304,7 +309,7 @@ pub fn attention<B: Backend>(
     bias: Option<Tensor<B, 4>>,
     scale: f32,
 ) -> Tensor<B, 4> {
-    if same::<B, FlexAutodiff>() || same::<B, Flex>() {
+    if has_fused_kernels::<B>() {
         softmax(q.matmul(k.swap_dims(2, 3)), bias, scale).matmul(v)
     } else {
         let options = AttentionModuleOptions {

@@ -82,39 +82,52 @@ where
     R: Send,
     F: Fn(usize, &mut [f32]) -> R + Sync + Send,
 {
-    assert!(
-        chunk_len > 0,
-        "map_chunks_copied: chunk length must be positive"
-    );
-    let len = src.len();
-    let mut out: Vec<f32> = Vec::with_capacity(len);
-    let spare = &mut out.spare_capacity_mut()[..len];
-    let task = |i: usize, dst: &mut [MaybeUninit<f32>], src: &[f32]| {
-        for (d, s) in dst.iter_mut().zip(src) {
+    let task = |i: usize, dst: &mut [MaybeUninit<f32>]| {
+        let start = i * chunk_len;
+        let end = start + dst.len();
+        for (d, s) in dst.iter_mut().zip(&src[start..end]) {
             d.write(*s);
         }
-        // SAFETY: every element of `dst` was initialised just above (`dst` and `src` have the
-        // same length), and `MaybeUninit<f32>` has the layout of `f32`.
+        // SAFETY: every element of `dst` was initialised just above (`src` holds the buffer's
+        // length, so the slice is as long as `dst`), and `MaybeUninit<f32>` has the layout of
+        // `f32`.
         let chunk = unsafe { &mut *(dst as *mut [MaybeUninit<f32>] as *mut [f32]) };
         f(i, chunk)
     };
+    // SAFETY: `task` initialises every element of its chunk before anything else.
+    unsafe { fill_chunks(src.len(), chunk_len, task) }
+}
+
+/// A new buffer of `len` elements written chunk by chunk (chunks of `chunk_len` elements, the
+/// last one may be shorter) by `fill(chunk_index, chunk)`, in parallel for large buffers; returns
+/// the buffer and `fill`'s results in chunk order.
+///
+/// # Safety
+///
+/// `fill` must initialise every element of the chunk it is given.
+pub(crate) unsafe fn fill_chunks<R, F>(len: usize, chunk_len: usize, fill: F) -> (Vec<f32>, Vec<R>)
+where
+    R: Send,
+    F: Fn(usize, &mut [MaybeUninit<f32>]) -> R + Sync + Send,
+{
+    assert!(chunk_len > 0, "fill_chunks: chunk length must be positive");
+    let mut out: Vec<f32> = Vec::with_capacity(len);
+    let spare = &mut out.spare_capacity_mut()[..len];
     let results: Vec<R> = if len <= SERIAL_ELEMS {
         spare
             .chunks_mut(chunk_len)
-            .zip(src.chunks(chunk_len))
             .enumerate()
-            .map(|(i, (dst, src))| task(i, dst, src))
+            .map(|(i, dst)| fill(i, dst))
             .collect()
     } else {
         spare
             .par_chunks_mut(chunk_len)
-            .zip(src.par_chunks(chunk_len))
             .enumerate()
-            .map(|(i, (dst, src))| task(i, dst, src))
+            .map(|(i, dst)| fill(i, dst))
             .collect()
     };
-    // SAFETY: the chunks above cover the first `len` elements of the spare capacity, and each
-    // task initialised its whole chunk before returning (a panic would have unwound past here).
+    // SAFETY: the chunks cover the first `len` elements of the spare capacity, and the caller
+    // guarantees `fill` initialised each whole chunk (a panic would have unwound past here).
     unsafe { out.set_len(len) };
     (out, results)
 }

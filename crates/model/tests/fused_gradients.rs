@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, ElementConversion, Int, Tensor};
 use burn_autodiff::Autodiff;
 use burn_autodiff::checkpoint::strategy::BalancedCheckpointing;
@@ -39,6 +39,19 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Collect<'_, B> {
     }
 }
 
+/// Two seeded images for `config` in [0, 1], each with one positive click.
+fn prompts<B: Backend>(
+    config: &EchoOneConfig,
+    device: &B::Device,
+) -> (Tensor<B, 4>, Tensor<B, 3>, Tensor<B, 2, Int>) {
+    let side = config.input_size;
+    let images =
+        Tensor::<B, 4>::random([2, 1, side, side], Distribution::Uniform(0.0, 1.0), device);
+    let points = Tensor::<B, 3>::from_floats([[[20.0, 30.0]], [[40.0, 12.0]]], device);
+    let labels = Tensor::<B, 2, Int>::ones([2, 1], device);
+    (images, points, labels)
+}
+
 /// One forward and backward of the tiny EchoONE (every module on, weights seeded) on `B`.
 fn gradients<B: AutodiffBackend>() -> Gradients {
     let device = Default::default();
@@ -46,12 +59,8 @@ fn gradients<B: AutodiffBackend>() -> Gradients {
     B::seed(&device, 11);
     let config = EchoOneConfig::tiny();
     let model = config.init::<B>(&device).expect("model");
-    let side = config.input_size;
     let low = config.low_res_size();
-    let images =
-        Tensor::<B, 4>::random([2, 1, side, side], Distribution::Uniform(0.0, 1.0), &device);
-    let points = Tensor::<B, 3>::from_floats([[[20.0, 30.0]], [[40.0, 12.0]]], &device);
-    let labels = Tensor::<B, 2, Int>::ones([2, 1], &device);
+    let (images, points, labels) = prompts::<B>(&config, &device);
     let prior = Tensor::<B, 4>::random(
         [2, config.prior_k, low, low],
         Distribution::Uniform(0.0, 1.0),
@@ -107,7 +116,7 @@ fn fused_and_composed_models_have_the_same_gradients() {
 /// The tiny model's logits (LFFA on, weights seeded) without autodiff on `B`. PC-Mask is off:
 /// its U-Net's BatchNorm uses batch statistics whenever autodiff is on, so the two backends
 /// compared would run it in different modes.
-fn logits<B: burn::tensor::backend::Backend>() -> Vec<f32> {
+fn logits<B: Backend>() -> Vec<f32> {
     let device = Default::default();
     let _seeding = SEEDING.lock().unwrap_or_else(|e| e.into_inner());
     B::seed(&device, 11);
@@ -116,19 +125,15 @@ fn logits<B: burn::tensor::backend::Backend>() -> Vec<f32> {
         ..EchoOneConfig::tiny()
     };
     let model = config.init::<B>(&device).expect("model");
-    let side = config.input_size;
-    let images =
-        Tensor::<B, 4>::random([2, 1, side, side], Distribution::Uniform(0.0, 1.0), &device);
-    let points = Tensor::<B, 3>::from_floats([[[20.0, 30.0]], [[40.0, 12.0]]], &device);
-    let labels = Tensor::<B, 2, Int>::ones([2, 1], &device);
+    let (images, points, labels) = prompts::<B>(&config, &device);
     let out = model
         .forward(images, points, labels, None)
         .expect("forward");
     out.logits.into_data().to_vec::<f32>().expect("f32 logits")
 }
 
-/// Inference on burn-flex (fused LayerNorm, GELU and convolutions, burn-flex's attention
-/// kernel) gives the logits burn's composed ops give.
+/// Inference on burn-flex (fused LayerNorm, GELU and convolutions, attention as GEMMs around
+/// the fused softmax, parallel copies) gives the logits burn's composed ops give.
 #[test]
 fn fused_and_composed_models_have_the_same_inference() {
     let fused = logits::<Flex>();
