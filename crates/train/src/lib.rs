@@ -9,6 +9,7 @@ pub mod error;
 pub mod model_setup;
 pub mod monitor;
 pub mod parallel;
+pub mod param_graph;
 pub mod prior_fit;
 pub mod schedule;
 pub mod step;

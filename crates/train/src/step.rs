@@ -11,6 +11,7 @@ use echoone_losses::EchoOneLoss;
 use echoone_model::EchoOne;
 
 use crate::error::Result;
+use crate::param_graph::join_parameter_graphs;
 use echoone_run::config::ModuleLr;
 
 /// The loss terms of a step, by name.
@@ -47,6 +48,7 @@ pub(crate) fn forward_loss<B: AutodiffBackend>(
     prior: Option<Tensor<B, 4>>,
     loss_fn: &EchoOneLoss,
 ) -> Result<(Tensor<B, 1>, LossTerms)> {
+    join_parameter_graphs(model);
     let out = model.forward_shared(
         batch.images,
         &batch.image_of,
