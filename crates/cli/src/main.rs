@@ -6,6 +6,7 @@ mod backend;
 mod commands;
 #[cfg(feature = "cuda")]
 mod cuda_setup;
+mod processes;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -89,7 +90,8 @@ struct Chosen {
 
 impl Job for Chosen {
     fn run<B: AutodiffBackend>(self, devices: Devices<B::Device>) -> Result<()> {
-        if let Some(named) = devices.named.as_ref().filter(|_| !self.command.quiet()) {
+        let quiet = self.command.quiet() || processes::follower();
+        if let Some(named) = devices.named.as_ref().filter(|_| !quiet) {
             println!(
                 "backend {}, device {} ({})",
                 named.backend, named.device, self.why
@@ -154,9 +156,14 @@ fn main() -> ExitCode {
     // ECHOONE_HEAP=default asks for glibc's default (memory given back after every peak).
     echoone_kernels::heap::keep_freed_memory_unless_opted_out();
     match run() {
-        Ok(code) => code,
+        Ok(code) => {
+            processes::finish();
+            code
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
+            // With other processes, end them too: they would wait for this one forever.
+            processes::abort(1);
             ExitCode::FAILURE
         }
     }
@@ -228,6 +235,9 @@ fn on_backend(mut command: BackendCommand, flags: &Flags) -> Result<ExitCode> {
     );
     if training {
         stop::on_signals().map_err(|e| anyhow::anyhow!("cannot catch Ctrl-C and SIGTERM: {e}"))?;
+    }
+    if matches!(command, BackendCommand::Train(_)) {
+        processes::start()?;
     }
     let run = command.run_folder()?;
     let (name, device, why) = choose_backend(flags, run.as_deref(), &devices)?;

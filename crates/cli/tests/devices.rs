@@ -14,7 +14,7 @@ use echoone_losses::{EchoOneLoss, EchoOneLossConfig};
 use echoone_model::{EchoOne, EchoOneConfig};
 use echoone_pc_mask::FittedPrior;
 use echoone_run::TrainConfig;
-use echoone_train::{Share, parallel_step, shares, train_step};
+use echoone_train::{Share, parallel_step, rank_shares, shares, train_step};
 
 type Ad = burn_autodiff::Autodiff<burn_flex::Flex>;
 
@@ -73,8 +73,17 @@ fn one_step_both_ways<O: Optimizer<EchoOne<Ad>, Ad>>(
         train_step(initial.clone(), &mut optim(), b, p, loss, lr, &[]).unwrap();
     let mut parts = shares::<Ad>(items(), prior.as_ref(), &vec![device; split.devices]).unwrap();
     (split.tamper)(&mut parts);
-    let (split, split_terms) =
-        parallel_step(initial.clone(), &mut optim(), parts, &device, loss, lr, &[]).unwrap();
+    let (split, split_terms, _) = parallel_step(
+        initial.clone(),
+        &mut optim(),
+        parts,
+        &device,
+        loss,
+        lr,
+        &[],
+        None,
+    )
+    .unwrap();
     let terms = whole_terms
         .iter()
         .zip(&split_terms)
@@ -100,6 +109,22 @@ fn shares_split_a_batch_in_order_weighted_by_size() {
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].weight, 1.0);
     assert!(shares::<Ad>(common::items(1), None, &[]).is_err());
+    // Process 1 of 2 with 2 devices each: shares 3 and 4 of 4 over 5 items (2, 1, 1, 1).
+    let rank = rank_shares::<Ad>(common::items(5), None, &[device, device], 1, 2).unwrap();
+    let sizes: Vec<(usize, f64)> = rank
+        .iter()
+        .map(|s| (s.batch.image_of.len(), s.weight))
+        .collect();
+    assert_eq!(sizes, vec![(1, 0.2), (1, 0.2)]);
+    let first = rank_shares::<Ad>(common::items(5), None, &[device, device], 0, 2).unwrap();
+    let sizes: Vec<usize> = first.iter().map(|s| s.batch.image_of.len()).collect();
+    assert_eq!(sizes, vec![2, 1]);
+    // Process 2 of 3 over 2 items, one device each: nothing for it.
+    assert!(
+        rank_shares::<Ad>(common::items(2), None, &[device], 2, 3)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Gradients of a batch split unevenly equal the whole batch's within `TIGHT`.
@@ -198,8 +223,17 @@ fn a_step_on_three_devices_gives_the_same_weights_every_time() {
     let step = || {
         let parts = shares::<Ad>(common::items(5), prior.as_ref(), &[device; 3]).unwrap();
         let mut adam = AdamConfig::new().with_epsilon(1e-8).init();
-        let (model, _) =
-            parallel_step(initial.clone(), &mut adam, parts, &device, &loss, 2e-3, &[]).unwrap();
+        let (model, _, _) = parallel_step(
+            initial.clone(),
+            &mut adam,
+            parts,
+            &device,
+            &loss,
+            2e-3,
+            &[],
+            None,
+        )
+        .unwrap();
         common::values(&model)
     };
     let first = step();

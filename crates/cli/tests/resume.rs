@@ -103,11 +103,6 @@ fn assert_same_run(parts: &Path) {
     }
 }
 
-/// The run log of `run`.
-fn events(run: &Path) -> Vec<Event> {
-    echoone_train::monitor::events::read(&run.join("events.jsonl")).expect("events.jsonl")
-}
-
 /// What one process did, read from the run log.
 #[derive(Debug)]
 struct Process {

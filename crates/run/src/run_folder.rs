@@ -50,6 +50,14 @@ impl RunFolder {
         Ok(exp)
     }
 
+    /// The folder `dir` as it is, neither checked nor created: how a multi-process run's
+    /// followers see the folder that process 0 opened (and alone writes).
+    pub fn follow(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+        }
+    }
+
     /// `config.json`.
     pub fn config(&self) -> PathBuf {
         self.dir.join("config.json")

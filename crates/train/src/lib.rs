@@ -4,6 +4,7 @@
 //! The run folder it writes is `echoone-run`'s; the `echoone` command is `echoone-cli`.
 
 pub mod ablate;
+pub mod collective;
 pub mod epoch_order;
 pub mod error;
 pub mod model_setup;
@@ -16,7 +17,8 @@ pub mod step;
 pub mod stop;
 pub mod trainer;
 
+pub use collective::Collective;
 pub use error::{Result, TrainError};
-pub use parallel::{Share, parallel_step, shares};
+pub use parallel::{Share, parallel_step, rank_shares, shares};
 pub use step::{LossTerms, train_step};
 pub use trainer::{RunOptions, RunSummary, train, train_on};

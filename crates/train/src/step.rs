@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
@@ -41,6 +42,14 @@ where
     Ok((apply(optim, lr, model, parts), values))
 }
 
+/// The names of a step's loss terms, in order: the last two with PC-Mask only.
+const TERMS: [&str; 5] = ["loss", "main_bce", "main_dice", "coarse_bce", "coarse_dice"];
+
+/// The names of the loss terms of a step of a model with PC-Mask or without.
+pub(crate) fn term_names(pc_mask: bool) -> impl Iterator<Item = &'static str> {
+    TERMS.into_iter().take(if pc_mask { 5 } else { 3 })
+}
+
 /// The total loss of `batch` (to differentiate) and its terms' values.
 pub(crate) fn forward_loss<B: AutodiffBackend>(
     model: &EchoOne<B>,
@@ -58,14 +67,15 @@ pub(crate) fn forward_loss<B: AutodiffBackend>(
     )?;
     let loss = loss_fn.forward(out.logits, out.coarse_logits, batch.low_res_targets)?;
     let terms = [
-        ("loss", Some(loss.total.clone())),
-        ("main_bce", Some(loss.main_bce)),
-        ("main_dice", Some(loss.main_dice)),
-        ("coarse_bce", loss.coarse_bce),
-        ("coarse_dice", loss.coarse_dice),
+        Some(loss.total.clone()),
+        Some(loss.main_bce),
+        Some(loss.main_dice),
+        loss.coarse_bce,
+        loss.coarse_dice,
     ];
-    let values = terms
+    let values = TERMS
         .into_iter()
+        .zip(terms)
         .filter_map(|(name, t)| t.map(|t| (name, f64::from(t.into_scalar().elem::<f32>()))))
         .collect();
     Ok((loss.total, values))
@@ -74,27 +84,65 @@ pub(crate) fn forward_loss<B: AutodiffBackend>(
 /// Splits the gradients of `model` into the modules with a learning-rate factor, in the order
 /// of `module_lr`, and the rest (factor 1) last.
 pub(crate) fn split_grads<B: AutodiffBackend>(
-    mut grads: B::Gradients,
+    grads: B::Gradients,
+    model: &EchoOne<B>,
+    module_lr: &[ModuleLr],
+) -> Vec<GradientsPart> {
+    split_params(GradientsParams::from_grads(grads, model), model, module_lr)
+}
+
+/// Splits `grads`, gradients of `model`'s parameters, as [`split_grads`] does.
+pub(crate) fn split_params<B: AutodiffBackend>(
+    mut grads: GradientsParams,
     model: &EchoOne<B>,
     module_lr: &[ModuleLr],
 ) -> Vec<GradientsPart> {
     let mut parts = Vec::with_capacity(module_lr.len() + 1);
     for m in module_lr {
         let part = match m.module.as_str() {
-            "image_encoder" => GradientsParams::from_module(&mut grads, &model.image_encoder),
-            "prompt_encoder" => GradientsParams::from_module(&mut grads, &model.prompt_encoder),
-            "mask_decoder" => GradientsParams::from_module(&mut grads, &model.mask_decoder),
-            "fusion" => GradientsParams::from_module(&mut grads, &model.fusion),
+            "image_encoder" => take_module(&mut grads, &model.image_encoder),
+            "prompt_encoder" => take_module(&mut grads, &model.prompt_encoder),
+            "mask_decoder" => take_module(&mut grads, &model.mask_decoder),
+            "fusion" => take_module(&mut grads, &model.fusion),
             "prior_unet" => match &model.prior_unet {
-                Some(unet) => GradientsParams::from_module(&mut grads, unet),
+                Some(unet) => take_module(&mut grads, unet),
                 None => continue,
             },
             _ => continue,
         };
         parts.push((m.factor, part));
     }
-    parts.push((1.0, GradientsParams::from_grads(grads, model)));
+    parts.push((1.0, grads));
     parts
+}
+
+/// Moves the gradients of `module`'s parameters out of `grads`.
+fn take_module<B: AutodiffBackend, M: Module<B>>(
+    grads: &mut GradientsParams,
+    module: &M,
+) -> GradientsParams {
+    let mut take = Take::<B> {
+        from: grads,
+        to: GradientsParams::new(),
+        _backend: std::marker::PhantomData,
+    };
+    module.visit(&mut take);
+    take.to
+}
+
+/// Moves each visited parameter's gradient from one set to another.
+struct Take<'a, B> {
+    from: &'a mut GradientsParams,
+    to: GradientsParams,
+    _backend: std::marker::PhantomData<B>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for Take<'_, B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some(grad) = self.from.remove::<B::InnerBackend, D>(param.id) {
+            self.to.register::<B::InnerBackend, D>(param.id, grad);
+        }
+    }
 }
 
 /// The optimiser steps of one training step: each part at `lr` times its factor, in order.

@@ -99,6 +99,7 @@ impl Job for AblateArgs {
                 fixed_shapes: devices.fixed_shapes,
                 kernels: devices.kernels,
                 backend: devices.named.clone(),
+                collective: None,
             };
             let run = train_on::<B>(ablate::apply(&base, &variant), &options, &on)
                 .with_context(|| format!("training variant {}", variant.name))?;

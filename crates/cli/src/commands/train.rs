@@ -9,6 +9,7 @@ use echoone_run::TrainConfig;
 use echoone_train::{RunOptions, train_on};
 
 use crate::backend::{Devices, Job};
+use crate::processes;
 
 /// Examples shown under `echoone train --help`.
 pub const EXAMPLES: &str = "\
@@ -254,6 +255,17 @@ impl Job for TrainArgs {
             echoone_train::monitor::events::pause_at(event, nth);
         }
         let out = args.out.clone().unwrap_or_else(|| default_out("train"));
+        let collective = processes::world();
+        // Every process trains into process 0's folder (a default name has the time in it).
+        let out = match &collective {
+            Some(world) => {
+                let Some(text) = out.to_str() else {
+                    bail!("{}: under MPI, --out must be valid UTF-8", out.display());
+                };
+                PathBuf::from(world.agree(text))
+            }
+            None => out,
+        };
         let options = RunOptions {
             out: out.clone(),
             sam_weights: args.sam_weights.clone(),
@@ -264,10 +276,14 @@ impl Job for TrainArgs {
             fixed_shapes: devices.fixed_shapes,
             kernels: devices.kernels,
             backend: devices.named.clone(),
+            collective,
         };
         let on = devices.training(config.replicas);
         let summary = train_on::<B>(config, &options, &on)
             .with_context(|| format!("training into {}", out.display()))?;
+        if processes::follower() {
+            return Ok(());
+        }
         if !summary.complete {
             println!("{}", stopped_note(&summary.dir, summary.history.len()));
         } else if let Some((dice, epoch)) = summary.best {

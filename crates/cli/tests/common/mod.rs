@@ -81,6 +81,11 @@ pub fn first<'a>(log: &'a [Event], event: &str) -> &'a Event {
         .unwrap_or_else(|| panic!("no {event} event in {log:?}"))
 }
 
+/// The events of the run log of the run in `run`.
+pub fn events(run: &Path) -> Vec<Event> {
+    echoone_train::monitor::events::read(&run.join("events.jsonl")).expect("events.jsonl")
+}
+
 /// The `state.json` of the `latest` checkpoint of the run in `run`.
 pub fn latest_state(run: &Path) -> serde_json::Value {
     let path = run.join("checkpoints/latest/state.json");

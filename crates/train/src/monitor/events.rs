@@ -47,7 +47,8 @@ pub fn pause_at(event: &str, nth: usize) {
 /// An open `events.jsonl`, appended to.
 pub struct RunLog {
     path: PathBuf,
-    file: File,
+    /// `None` for a process that writes no log (a follower of a multi-process run).
+    file: Option<File>,
     pid: u32,
     started: Instant,
     /// How many times this process wrote each event.
@@ -63,12 +64,21 @@ impl RunLog {
             .open(path)
             .map_err(|e| TrainError::file(path, e))?;
         Ok(Self {
+            file: Some(file),
+            ..Self::silent(path)
+        })
+    }
+
+    /// A log of `path` that writes nothing (its events still count, for [`pause_at`]): a
+    /// multi-process run's followers leave the log to process 0.
+    pub fn silent(path: &Path) -> Self {
+        Self {
             path: path.to_path_buf(),
-            file,
+            file: None,
             pid: std::process::id(),
             started: Instant::now(),
             counts: Mutex::new(BTreeMap::new()),
-        })
+        }
     }
 
     /// The file.
@@ -105,6 +115,9 @@ impl RunLog {
     }
 
     fn write(&self, event: &str, fields: Value) -> Result<()> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
         let mut line = Map::new();
         line.insert("event".into(), event.into());
         line.insert("pid".into(), self.pid.into());
@@ -116,7 +129,7 @@ impl RunLog {
         let mut text = Value::Object(line).to_string();
         text.push('\n');
         // One write per line, to a file opened for appending: lines never interleave or tear.
-        (&self.file)
+        (&*file)
             .write_all(text.as_bytes())
             .map_err(|e| TrainError::file(&self.path, e))
     }

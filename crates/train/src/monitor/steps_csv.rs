@@ -15,7 +15,8 @@ pub const HEADER: &str = "epoch,step,items,step_seconds,since_start_seconds,kern
 /// An open `steps.csv`, appended to as steps finish.
 pub struct StepsLog {
     path: PathBuf,
-    file: File,
+    /// `None` for a process that writes no log (a follower of a multi-process run).
+    file: Option<File>,
 }
 
 impl StepsLog {
@@ -32,8 +33,17 @@ impl StepsLog {
         }
         Ok(Self {
             path: path.to_path_buf(),
-            file,
+            file: Some(file),
         })
+    }
+
+    /// A log of `path` that writes nothing: a multi-process run's followers leave it to
+    /// process 0.
+    pub fn silent(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            file: None,
+        }
     }
 
     /// Appends one step (`kernels` empty where the backend compiles none).
@@ -46,9 +56,12 @@ impl StepsLog {
         started: &Instant,
         kernels: Option<usize>,
     ) -> Result<()> {
+        let Some(file) = &mut self.file else {
+            return Ok(());
+        };
         let kernels = kernels.map_or(String::new(), |k| k.to_string());
         writeln!(
-            self.file,
+            file,
             "{epoch},{step},{items},{step_seconds:.4},{:.3},{kernels}",
             started.elapsed().as_secs_f64()
         )

@@ -16,7 +16,7 @@ use super::Run;
 use super::state::{Epoch, Fit};
 use crate::epoch_order::epoch_items;
 use crate::error::Result;
-use crate::parallel::{parallel_step, shares};
+use crate::parallel::{parallel_step, rank_shares};
 use crate::schedule::learning_rate;
 use crate::step::{LossTerms, StepStatus, train_step};
 
@@ -41,18 +41,15 @@ impl<B: AutodiffBackend> Run<'_, B> {
             .enumerate()
             .skip(epoch.done_before)
         {
-            if self.progress.stop_reason().is_some() {
+            if self.stop_reason().is_some() {
                 break;
             }
             model = self.run_step(model, fit, epoch, i + 1, idx)?;
-            if self.checkpoint_due(&fit.state, epoch) {
+            if self.leader() && self.checkpoint_due(&fit.state, epoch) {
                 self.save_mid_epoch(&model, fit, epoch)?;
             }
         }
-        let stop = self
-            .progress
-            .stop_reason()
-            .filter(|_| epoch.steps < self.per_epoch);
+        let stop = self.stop_reason().filter(|_| epoch.steps < self.per_epoch);
         Ok((model, stop))
     }
 
@@ -150,7 +147,8 @@ impl<B: AutodiffBackend> Run<'_, B> {
         ));
     }
 
-    /// One training step on `items`: on the main device, or split across the devices.
+    /// One training step on `items`: on the main device, or split across the devices and
+    /// processes.
     fn step<O>(
         &self,
         model: EchoOne<B>,
@@ -164,9 +162,18 @@ impl<B: AutodiffBackend> Run<'_, B> {
         O: Optimizer<EchoOne<B>, B>,
     {
         let module_lr = &self.config.module_lr;
-        if self.devices.len() > 1 {
-            let shares = shares::<B>(items, prior, self.devices)?;
-            return parallel_step(model, optim, shares, self.device, loss_fn, lr, module_lr);
+        let collective = self.collective();
+        if self.devices.len() > 1 || collective.is_some() {
+            let (rank, ranks) = collective.map_or((0, 1), |c| (c.rank(), c.size()));
+            let shares = rank_shares::<B>(items, prior, self.devices, rank, ranks)?;
+            let asked = collective.map(|c| (c, self.progress.stop_reason().is_some()));
+            let main = self.device;
+            let (model, losses, stop) =
+                parallel_step(model, optim, shares, main, loss_fn, lr, module_lr, asked)?;
+            if stop {
+                self.agreed_stop.set(true);
+            }
+            return Ok((model, losses));
         }
         let (batch, prior) = batch_with_prior::<B>(items, prior, self.image_slots, self.device)?;
         train_step(model, optim, batch, prior, loss_fn, lr, module_lr)

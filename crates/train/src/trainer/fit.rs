@@ -36,8 +36,15 @@ impl<B: AutodiffBackend> Run<'_, B> {
                 self.stop_mid_epoch(&model, &mut fit, &epoch, why)?;
                 break;
             }
-            let validated = self.validate(&model, &fit, epoch)?;
-            self.save_epoch(&model, &mut fit, validated)?;
+            if self.leader() {
+                let validated = self.validate(&model, &fit, epoch)?;
+                self.save_epoch(&model, &mut fit, validated)?;
+            } else {
+                // Process 0 validates and saves; the others only keep count.
+                fit.state.epoch = epoch.number;
+                fit.latest_at = (epoch.number, 0);
+                fit.epochs_run += 1;
+            }
         }
         self.finish(fit)
     }
@@ -49,7 +56,7 @@ impl<B: AutodiffBackend> Run<'_, B> {
         O: Optimizer<EchoOne<B>, B>,
     {
         let (model, optim, state) = self.restore(optim)?;
-        if !state.history.is_empty() {
+        if self.leader() && !state.history.is_empty() {
             // A kill between saving `latest` and writing these would leave them an epoch behind.
             self.write_history(&state)?;
         }
@@ -57,7 +64,12 @@ impl<B: AutodiffBackend> Run<'_, B> {
         let train_ds = samples::dataset(&self.train, &self.config, Mode::Train);
         let val_ds = samples::dataset(&self.val, &self.config, Mode::Eval);
         self.image_slots = self.train_image_slots(&train_ds);
-        let steps_log = StepsLog::open(&self.exp.dir.join("steps.csv"))?;
+        let steps_path = self.exp.dir.join("steps.csv");
+        let steps_log = if self.leader() {
+            StepsLog::open(&steps_path)?
+        } else {
+            StepsLog::silent(&steps_path)
+        };
         let fit = Fit::new(optim, state, loss_fn, train_ds, val_ds, steps_log);
         Ok((model, fit))
     }

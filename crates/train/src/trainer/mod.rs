@@ -8,7 +8,9 @@
 //! steps), `validation` (an epoch's validation and what its end saves), `saving` (checkpoints,
 //! mid-epoch ones and stops, and the history files) and `state` (what the loop carries along).
 
+use std::cell::Cell;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use burn::data::dataset::Dataset;
@@ -26,6 +28,7 @@ use echoone_run::run_folder::{RunBackend, RunFolder};
 use echoone_run::samples::{self, in_split};
 use serde_json::json;
 
+use crate::collective::Collective;
 use crate::error::{Result, TrainError};
 use crate::model_setup;
 use crate::monitor::events::RunLog;
@@ -67,6 +70,10 @@ pub struct RunOptions {
     /// The backend and device the run trains on, recorded in the run's `backend.json` for the
     /// commands that use its checkpoints (`None`: nothing recorded).
     pub backend: Option<RunBackend>,
+    /// The processes this one trains with (see [`crate::collective`]; `None`: alone). Process 0
+    /// leads: it alone validates, writes the run folder and prints; the others print nothing
+    /// but errors.
+    pub collective: Option<Arc<dyn Collective>>,
 }
 
 /// What a run ended with.
@@ -168,6 +175,8 @@ struct Run<'a, B: AutodiffBackend> {
     per_epoch: usize,
     /// `events.jsonl`.
     log: RunLog,
+    /// Whether the processes of a multi-process run agreed, in the last step, to stop.
+    agreed_stop: Cell<bool>,
 }
 
 impl<'a, B: AutodiffBackend> Run<'a, B> {
@@ -181,22 +190,35 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
         let device = devices
             .first()
             .ok_or_else(|| TrainError::Config("no device to train on".into()))?;
-        let progress = Progress::new(options.quiet, options.dashboard, options.kernels);
+        let leader = options.collective.as_ref().is_none_or(|c| c.rank() == 0);
+        let progress = Progress::new(
+            options.quiet || !leader,
+            options.dashboard && leader,
+            options.kernels,
+        );
         progress.phase("loading the data");
         progress.line(&format!("loading {}", config.datasets.join(", ")));
-        let exp = RunFolder::open(&options.out, &config, options.resume)?;
+        let exp = if leader {
+            RunFolder::open(&options.out, &config, options.resume)?
+        } else {
+            RunFolder::follow(&options.out)
+        };
         // The data and their split first: a run refused for its data leaves no run behind.
         let (samples, split_record) =
             samples::load_samples(&config.datasets, &config, &exp.splits())?;
         let (train, val) = train_and_val(&samples, &config)?;
-        config.save_json(&exp.config())?;
-        if let Some(record) = split_record {
-            record.write(&exp.splits())?;
-        }
-        if let Some(backend) = &options.backend {
-            backend.save(&exp.dir)?;
-        }
-        let log = RunLog::open(&exp.events())?;
+        let log = if leader {
+            config.save_json(&exp.config())?;
+            if let Some(record) = split_record {
+                record.write(&exp.splits())?;
+            }
+            if let Some(backend) = &options.backend {
+                backend.save(&exp.dir)?;
+            }
+            RunLog::open(&exp.events())?
+        } else {
+            RunLog::silent(&exp.events())
+        };
         let per_epoch = steps_per_epoch(
             &config,
             samples::dataset(&train, &config, Mode::Train).len(),
@@ -210,6 +232,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                 "total_steps": per_epoch * config.epochs,
                 "checkpoint_every": config.checkpoint_every,
                 "devices": devices.len(),
+                "processes": options.collective.as_ref().map_or(1, |c| c.size()),
                 "backend": options.backend,
             }),
         )?;
@@ -220,7 +243,15 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             val.len(),
             samples.len() - train.len() - val.len()
         ));
-        if devices.len() > 1 {
+        if let Some(c) = &options.collective {
+            progress.line(&format!(
+                "data parallel over {} processes with {} device(s) each: each batch of {} split \
+                 across them, one optimiser step per batch",
+                c.size(),
+                devices.len(),
+                config.batch_size
+            ));
+        } else if devices.len() > 1 {
             progress.line(&format!(
                 "data parallel on {} devices: each batch of {} split across them, one \
                  optimiser step per batch",
@@ -242,6 +273,7 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             image_slots: 0,
             per_epoch,
             log,
+            agreed_stop: Cell::new(false),
         };
         if run.config.model.pc_mask {
             run.prior = Some(run.fit_prior()?);
@@ -275,9 +307,11 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
                 .with_side(self.config.model.low_res_size())
                 .with_extractor(extractor.kind());
             let fitted = prior_fit::fit(&self.train, &train_latents, &prior_config)?;
-            fitted.save(&dir)?;
             let purity = fitted.purity.markdown();
-            echoone_data::png_io::write_atomic(&dir.join("purity.md"), purity.as_bytes())?;
+            if self.leader() {
+                fitted.save(&dir)?;
+                echoone_data::png_io::write_atomic(&dir.join("purity.md"), purity.as_bytes())?;
+            }
             self.progress.line(&format!(
                 "PC-Mask prior fitted ({:?}, K = {}), cluster purity against the planes:\n{purity}",
                 fitted.extractor, fitted.k
@@ -299,6 +333,28 @@ impl<'a, B: AutodiffBackend> Run<'a, B> {
             train: train_latents,
             val: val_latents,
         })
+    }
+
+    /// The processes this one trains with, if any.
+    fn collective(&self) -> Option<&dyn Collective> {
+        self.options.collective.as_deref()
+    }
+
+    /// Whether this process leads the run (it alone validates and writes): always, when it
+    /// trains alone.
+    fn leader(&self) -> bool {
+        self.collective().is_none_or(|c| c.rank() == 0)
+    }
+
+    /// Why the run should stop at this step boundary, if it should: asked of this process
+    /// (a signal, the dashboard) or, in a multi-process run, of any of them in the last step
+    /// (all stop at the same step).
+    fn stop_reason(&self) -> Option<&'static str> {
+        match self.collective() {
+            Some(_) if self.agreed_stop.get() => Some("a signal to one of the run's processes"),
+            Some(_) => None,
+            None => self.progress.stop_reason(),
+        }
     }
 
     /// PC-Mask's prior for the training batches or, with `val`, the validation batches (`None`

@@ -70,6 +70,9 @@ impl<B: AutodiffBackend> Run<'_, B> {
     where
         O: Optimizer<EchoOne<B>, B>,
     {
+        if !self.leader() {
+            return Ok(());
+        }
         if epoch.steps > 0 && fit.latest_at != (fit.state.epoch, epoch.steps) {
             self.save_mid_epoch(model, fit, epoch)?;
         }
