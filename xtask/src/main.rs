@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 
 mod bench_compare;
 mod parity;
+mod processes;
 mod run_backend;
 
 /// The commands of the `echoone` binary (echoone-cli): the word, whether it runs EchoONE on a
@@ -20,7 +21,7 @@ const COMMANDS: &[(&str, bool, &str)] = &[
     (
         "train",
         true,
-        "train EchoONE (no arguments: small model, synthetic echoes, CPU)",
+        "train EchoONE (no arguments: small model, synthetic echoes, CPU; --processes N: N processes under mpirun)",
     ),
     (
         "ablate",
@@ -262,7 +263,7 @@ fn echoone(args: &[String], on_backend: bool) -> Result<ExitCode> {
 
 fn main() -> Result<ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(command) = args.first() else {
+    let Some(command) = args.first().cloned() else {
         eprint!("{}", usage());
         return Ok(ExitCode::from(2));
     };
@@ -276,9 +277,18 @@ fn main() -> Result<ExitCode> {
         print!("{}", usage());
         return Ok(ExitCode::SUCCESS);
     }
-    let Some((_, on_backend, _)) = COMMANDS.iter().find(|(n, _, _)| n == command) else {
+    let Some((_, on_backend, _)) = COMMANDS.iter().find(|(n, _, _)| *n == command) else {
         bail!("unknown command `{command}`\n\n{}", usage());
     };
+    let mut args = args;
+    if command == "train"
+        && let Some(n) = processes::take(&mut args)?
+    {
+        let feature = backend(&args)?;
+        let mut build = cargo();
+        prepare_build(feature, &mut build)?;
+        return processes::run(build, feature, n, &args);
+    }
     echoone(&args, *on_backend)
 }
 

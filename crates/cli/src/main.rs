@@ -236,8 +236,11 @@ fn on_backend(mut command: BackendCommand, flags: &Flags) -> Result<ExitCode> {
     if training {
         stop::on_signals().map_err(|e| anyhow::anyhow!("cannot catch Ctrl-C and SIGTERM: {e}"))?;
     }
-    if matches!(command, BackendCommand::Train(_)) {
-        processes::start()?;
+    processes::start()?;
+    if processes::world().is_some() && !matches!(command, BackendCommand::Train(_)) {
+        bail!(
+            "only `echoone train` runs across processes so far: run this command as one process              (docs/distributed.md)"
+        );
     }
     let run = command.run_folder()?;
     let (name, device, why) = choose_backend(flags, run.as_deref(), &devices)?;
