@@ -17,7 +17,7 @@ use std::process::Command;
 use std::{
     collections::BTreeSet,
     path::{Path, PathBuf},
-    process::Stdio,
+    process::{Child, Stdio},
     sync::OnceLock,
 };
 
@@ -148,22 +148,9 @@ fn a_killed_process_ends_the_job_and_the_run_resumes_to_the_same_end() {
     let two = dir.path().join("two");
     let config = single().0.to_str().unwrap();
     // Every process pauses after its ninth step (epoch 2, step 3): epoch 1 is saved by then.
-    let mut job = two_processes(&two, &["--config", config, "--pause-at", "step_done:9"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let paused = Instant::now();
-    while !events_if_any(&two).iter().any(|e| name(e) == "paused") {
-        assert!(paused.elapsed() < Duration::from_secs(300), "no pause");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let follower = rank_process(job.id(), 1).expect("process 1 of the job");
+    let mut job = paused_job(&two, config, "step_done:9");
     let killed = Instant::now();
-    Command::new("kill")
-        .args(["-KILL", &follower.to_string()])
-        .status()
-        .unwrap();
+    signal(&job, 1, "KILL");
     let status = job.wait().unwrap();
     let took = killed.elapsed();
     let mut stderr = String::new();
@@ -182,30 +169,15 @@ fn a_killed_process_ends_the_job_and_the_run_resumes_to_the_same_end() {
 #[cfg(feature = "mpi")]
 #[test]
 fn a_stop_asked_of_each_process_at_its_own_moment_stops_all_after_one_step_saved_once() {
-    use std::time::{Duration, Instant};
-
     let dir = tempfile::tempdir().unwrap();
     let two = dir.path().join("two");
     let config = single().0.to_str().unwrap();
     // Every process pauses after its fourth step until it gets its own SIGINT (as `scancel` or
     // a terminal's Ctrl-C would send), one after the other.
-    let mut job = two_processes(&two, &["--config", config, "--pause-at", "step_done:4"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let paused = Instant::now();
-    while !events_if_any(&two).iter().any(|e| name(e) == "paused") {
-        assert!(paused.elapsed() < Duration::from_secs(300), "no pause");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut job = paused_job(&two, config, "step_done:4");
     for rank in [1, 0] {
-        let pid = rank_process(job.id(), rank).expect("a process of the job");
-        Command::new("kill")
-            .args(["-INT", &pid.to_string()])
-            .status()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(500));
+        signal(&job, rank, "INT");
+        std::thread::sleep(std::time::Duration::from_millis(500));
     }
     job.wait().unwrap();
     let log = events(&two);
@@ -216,6 +188,37 @@ fn a_stop_asked_of_each_process_at_its_own_moment_stops_all_after_one_step_saved
     assert_eq!(latest_state(&two)["position"]["steps"], 5);
     ok(&two_processes(&two, &["--resume"]).output().unwrap());
     assert_same_as_single(&two);
+}
+
+/// Two processes training [`single`]'s configuration into `two`, started and waited for until
+/// process 0 pauses after the event `at` (`--pause-at`; every process pauses there); stderr
+/// piped.
+#[cfg(feature = "mpi")]
+fn paused_job(two: &Path, config: &str, at: &str) -> Child {
+    use std::time::{Duration, Instant};
+
+    let job = two_processes(two, &["--config", config, "--pause-at", at])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !events_if_any(two).iter().any(|e| name(e) == "paused") {
+        assert!(started.elapsed() < Duration::from_secs(300), "no pause");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    job
+}
+
+/// Sends `signal` (`KILL`, `INT`) to process `rank` of the job `mpirun` runs as `job`.
+#[cfg(feature = "mpi")]
+fn signal(job: &Child, rank: usize, signal: &str) {
+    let pid = rank_process(job.id(), rank).expect("a process of the job");
+    let sent = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -{signal} {pid}");
 }
 
 /// The run log of `run`, empty while it does not exist.
