@@ -1,7 +1,13 @@
 //! Forward + backward on `Autodiff<Flex>` of the fused ops against the composed burn ops they
 //! replace: softmax with bias on attention scores `[4, 4, 1024, 1024]`, LayerNorm on
 //! `[4, 32, 32, 768]`, GELU on `[4, 1024, 3072]`, and 3×3 convolutions with padding 1
-//! (`dispatch::conv2d` against `Conv2d::forward`) on `[4, 16, 256, 256]` and `[4, 64, 64, 64]`.
+//! (`dispatch::conv2d` against `Conv2d::forward`) on `[4, 16, 256, 256]` and `[4, 64, 64, 64]`,
+//! and the 2×2 stride-2 transposed convolutions of the default training recipe (128 px images,
+//! the prior at 32 px, 3 images a replica; `dispatch::conv_transpose2d` against
+//! `ConvTranspose2d::forward`): the prior U-Net's `upconv2` `[3, 128, 8, 8]` → 64 channels and
+//! `upconv1` `[3, 64, 16, 16]` → 32 (also the mask decoder's `deconv2`), the decoder's `deconv1`
+//! `[3, 256, 8, 8]` → 64, and the U-Net's up-convolutions of a 128 px prior for scale,
+//! `[3, 128, 32, 32]` → 64 and `[3, 64, 64, 64]` → 32.
 //! Like `echoone`, the bench keeps freed memory in the process first
 //! (`heap::keep_freed_memory`), so neither side pays page faults for its fresh tensors.
 
@@ -9,7 +15,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use burn::nn::PaddingConfig2d;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use burn_autodiff::Autodiff;
 use burn_flex::Flex;
@@ -163,7 +169,57 @@ fn conv2d(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, softmax, layer_norm, gelu, conv2d);
+/// The gradients of a transposed conv's input, weight and bias.
+fn conv_transpose_grads(
+    conv: &ConvTranspose2d<Ad>,
+    x: &Tensor<Ad, 4>,
+    y: Tensor<Ad, 4>,
+) -> impl Sized + use<> {
+    let grads = y.sum().backward();
+    let bias = conv.bias.as_ref().map(|b| b.val().grad(&grads));
+    (x.grad(&grads), conv.weight.val().grad(&grads), bias)
+}
+
+fn conv_transpose2d(c: &mut Criterion) {
+    let cases = [
+        ([3, 128, 8, 8], 64, 9),
+        ([3, 64, 16, 16], 32, 10),
+        ([3, 256, 8, 8], 64, 11),
+        ([3, 128, 32, 32], 64, 12),
+        ([3, 64, 64, 64], 32, 13),
+    ];
+    for (shape, out_channels, seed) in cases {
+        let x = inner(shape, seed, 1.0, 0.0);
+        let conv: ConvTranspose2d<Ad> =
+            ConvTranspose2dConfig::new([shape[1], out_channels], [2, 2])
+                .with_stride([2, 2])
+                .init(&Default::default());
+        let mut g = c.benchmark_group(format!(
+            "conv_transpose2d 2x2 stride 2 {shape:?} -> {out_channels}, forward + backward"
+        ));
+        g.sample_size(20)
+            .sampling_mode(SamplingMode::Flat)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(6));
+        g.bench_function("fused", |b| {
+            b.iter(|| {
+                let x = leaf(&x);
+                let y = dispatch::conv_transpose2d(&conv, x.clone());
+                black_box(conv_transpose_grads(&conv, &x, y))
+            })
+        });
+        g.bench_function("burn", |b| {
+            b.iter(|| {
+                let x = leaf(&x);
+                let y = conv.forward(x.clone());
+                black_box(conv_transpose_grads(&conv, &x, y))
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, softmax, layer_norm, gelu, conv2d, conv_transpose2d);
 
 fn main() {
     echoone_kernels::heap::keep_freed_memory();

@@ -3,7 +3,7 @@
 //!
 //! The nodes are compute bound (their inputs are checkpointed, never recomputed from a retro
 //! forward). A node has one parent per tensor input, the optional ones (softmax bias, LayerNorm
-//! beta, conv2d bias) last, so one `Backward` impl generic over the parent count serves both
+//! beta, conv2d and transposed convolution bias) last, so one `Backward` impl generic over the parent count serves both
 //! cases. A backward computes only the gradients of its tracked parents.
 
 use burn::tensor::ops::{ConvOptions, FloatTensor};
@@ -184,6 +184,54 @@ impl<B: FusedOps, const N: usize> Backward<B, N> for Conv2dBackward {
     }
 }
 
+/// Backward of the 2×2 stride-2 transposed convolution; parents `[x, weight]` or
+/// `[x, weight, bias]`.
+#[derive(Debug)]
+struct ConvTranspose2x2Backward;
+
+impl<B: FusedOps, const N: usize> Backward<B, N> for ConvTranspose2x2Backward {
+    /// The checkpointed x and weight.
+    type State = (NodeId, NodeId);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, N>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_id, weight_id) = ops.state;
+        let mut parents = ops.parents.into_iter();
+        let node_x = parents.next().flatten();
+        let node_weight = parents.next().flatten();
+        let node_bias = parents.next().flatten();
+        if let Some(node) = node_bias {
+            grads.register::<B>(node.id, B::fused_conv2d_bias_backward(grad.clone()));
+        }
+        match (node_x, node_weight) {
+            (Some(node_x), Some(node_weight)) => {
+                let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_id);
+                let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_id);
+                let (grad_x, grad_weight) = B::fused_conv_transpose2d_2x2_backward(x, weight, grad);
+                grads.register::<B>(node_x.id, grad_x);
+                grads.register::<B>(node_weight.id, grad_weight);
+            }
+            (Some(node), None) => {
+                let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_id);
+                let grad_x = B::fused_conv_transpose2d_2x2_x_backward(weight, grad);
+                grads.register::<B>(node.id, grad_x);
+            }
+            (None, Some(node)) => {
+                let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_id);
+                let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_id);
+                let grad_weight = B::fused_conv_transpose2d_2x2_weight_backward(x, weight, grad);
+                grads.register::<B>(node.id, grad_weight);
+            }
+            (None, None) => {}
+        }
+    }
+}
+
 impl<B: FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
     fn fused_softmax(
         x: FloatTensor<Self>,
@@ -336,6 +384,51 @@ impl<B: FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
                     weight.primitive,
                     None,
                     options,
+                )),
+            },
+        }
+    }
+
+    fn fused_conv_transpose2d_2x2(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+    ) -> FloatTensor<Self> {
+        match bias {
+            Some(bias) => match ConvTranspose2x2Backward
+                .prepare::<C>([x.node.clone(), weight.node.clone(), bias.node.clone()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(mut prep) => {
+                    let state = (prep.checkpoint(&x), prep.checkpoint(&weight));
+                    let y = B::fused_conv_transpose2d_2x2(
+                        x.primitive,
+                        weight.primitive,
+                        Some(bias.primitive),
+                    );
+                    prep.finish(state, y)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(B::fused_conv_transpose2d_2x2(
+                    x.primitive,
+                    weight.primitive,
+                    Some(bias.primitive),
+                )),
+            },
+            None => match ConvTranspose2x2Backward
+                .prepare::<C>([x.node.clone(), weight.node.clone()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(mut prep) => {
+                    let state = (prep.checkpoint(&x), prep.checkpoint(&weight));
+                    let y = B::fused_conv_transpose2d_2x2(x.primitive, weight.primitive, None);
+                    prep.finish(state, y)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(B::fused_conv_transpose2d_2x2(
+                    x.primitive,
+                    weight.primitive,
+                    None,
                 )),
             },
         }

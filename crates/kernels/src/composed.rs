@@ -2,7 +2,7 @@
 //! [`FusedOps`](crate::FusedOps), and the fallback of backends that override them.
 
 use burn::tensor::backend::Backend;
-use burn::tensor::ops::FloatTensor;
+use burn::tensor::ops::{ConvTransposeOptions, FloatTensor};
 use burn::tensor::{Shape, TensorMetadata};
 
 /// Index of the last axis of `x`, which must have rank ≥ 1.
@@ -129,4 +129,12 @@ pub fn composed_conv2d_bias_backward<B: Backend>(grad_y: FloatTensor<B>) -> Floa
     let per_batch = B::float_sum_dim(grad_y, 0);
     let rows = B::float_reshape(per_batch, Shape::from([channels, shape[2] * shape[3]]));
     B::float_reshape(B::float_sum_dim(rows, 1), Shape::from([channels]))
+}
+
+/// The options of a transposed convolution with a 2×2 kernel and stride 2, no padding, no output
+/// padding, dilation 1 and one group: those of
+/// [`FusedOps::fused_conv_transpose2d_2x2`](crate::FusedOps::fused_conv_transpose2d_2x2), for
+/// burn's `conv_transpose2d` and its backward.
+pub fn conv_transpose2d_2x2_options() -> ConvTransposeOptions<2> {
+    ConvTransposeOptions::new([2, 2], [0, 0], [0, 0], [1, 1], 1)
 }

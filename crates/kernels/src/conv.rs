@@ -194,7 +194,7 @@ impl ConvGeometry {
 /// A matrix operand of a product: `rows × cols` elements of a buffer at any strides, so a
 /// transpose or a block of columns is a view, never a copy.
 #[derive(Clone, Copy)]
-struct Matrix<'a> {
+pub(crate) struct Matrix<'a> {
     data: &'a [f32],
     rows: usize,
     cols: usize,
@@ -204,18 +204,18 @@ struct Matrix<'a> {
 
 impl<'a> Matrix<'a> {
     /// The `[rows, cols]` matrix whose element `(r, c)` is `data[r·row_stride + c·col_stride]`.
-    fn strided(
+    pub(crate) fn strided(
         data: &'a [f32],
         rows: usize,
         cols: usize,
         row_stride: usize,
         col_stride: usize,
     ) -> Self {
-        assert!(rows > 0 && cols > 0, "conv2d: an empty matrix operand");
+        assert!(rows > 0 && cols > 0, "matmul: an empty matrix operand");
         let last = (rows - 1) * row_stride + (cols - 1) * col_stride;
         assert!(
             last < data.len(),
-            "conv2d: a matrix operand outside its buffer"
+            "matmul: a matrix operand outside its buffer"
         );
         Self {
             data,
@@ -227,23 +227,29 @@ impl<'a> Matrix<'a> {
     }
 
     /// The row-major `[rows, cols]` matrix in `data`.
-    fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
+    pub(crate) fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
         Self::strided(data, rows, cols, cols, 1)
     }
 
     /// The transpose of the row-major `[cols, rows]` matrix in `data`, seen as `[rows, cols]`.
-    fn transposed(data: &'a [f32], rows: usize, cols: usize) -> Self {
+    pub(crate) fn transposed(data: &'a [f32], rows: usize, cols: usize) -> Self {
         Self::strided(data, rows, cols, 1, rows)
     }
 }
 
 /// `dst = lhs · rhs`, or `dst += lhs · rhs` when `accumulate`; `dst` is row-major
 /// `[lhs.rows, rhs.cols]`. Large products run on rayon's threads when `parallel`.
-fn matmul(dst: &mut [f32], lhs: Matrix<'_>, rhs: Matrix<'_>, accumulate: bool, parallel: bool) {
+pub(crate) fn matmul(
+    dst: &mut [f32],
+    lhs: Matrix<'_>,
+    rhs: Matrix<'_>,
+    accumulate: bool,
+    parallel: bool,
+) {
     assert_eq!(
         dst.len(),
         lhs.rows * rhs.cols,
-        "conv2d: product buffer length"
+        "matmul: product buffer length"
     );
     matmul_at(dst, rhs.cols, lhs, rhs, accumulate, parallel);
 }
@@ -259,10 +265,10 @@ fn matmul_at(
     parallel: bool,
 ) {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
-    assert_eq!(rhs.rows, k, "conv2d: inner dimensions of a product");
+    assert_eq!(rhs.rows, k, "matmul: inner dimensions of a product");
     assert!(
         dst_row_stride >= n && dst.len() >= (m - 1) * dst_row_stride + n,
-        "conv2d: product buffer length"
+        "matmul: product buffer length"
     );
     let parallelism = if parallel && m.saturating_mul(n).saturating_mul(k) >= PARALLEL_PRODUCT {
         Parallelism::Rayon(rayon::current_num_threads())

@@ -14,7 +14,7 @@
 
 use std::any::{Any, TypeId};
 
-use burn::nn::conv::Conv2d;
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::activation;
 use burn::tensor::backend::Backend;
@@ -292,6 +292,57 @@ pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
         x,
         padding: [top, left],
     })
+}
+
+/// The arguments of [`conv_transpose2d`]: a 2×2 stride-2 module and its input.
+struct ConvTranspose2x2Args<'a, B: Backend> {
+    conv: &'a ConvTranspose2d<B>,
+    x: Tensor<B, 4>,
+}
+
+impl<B: Backend> Op<B> for ConvTranspose2x2Args<'_, B> {
+    type Output = Tensor<B, 4>;
+
+    fn fused<C: FusedOps>(self) -> Tensor<B, 4> {
+        let conv = self.conv;
+        let primitive = |t: Tensor<C, 4>| t.into_primitive().tensor();
+        let bias = conv.bias.as_ref().map(|b| {
+            let b: Tensor<C, 1> = cast(b.val());
+            b.into_primitive().tensor()
+        });
+        let y = C::fused_conv_transpose2d_2x2(
+            primitive(cast(self.x)),
+            primitive(cast(conv.weight.val())),
+            bias,
+        );
+        cast(Tensor::<C, 4>::from_primitive(TensorPrimitive::Float(y)))
+    }
+
+    fn composed(self) -> Tensor<B, 4> {
+        self.conv.forward(self.x)
+    }
+}
+
+/// What `conv.forward(x)` computes, `x: [N, Ci, H, W]`. When the module has a 2×2 kernel,
+/// stride 2, no padding, no output padding, dilation 1 and one group (every transposed
+/// convolution of EchoONE: SAM's output upscaling, the prior U-Net's up-convolutions), on
+/// burn-flex (alone or under autodiff) as one fused node: per batch item one parallel GEMM and a
+/// pixel shuffle, and the same around an unshuffle in backward. Any other module, input
+/// channels that do not match the weight's (which burn reports), and any other backend:
+/// `conv.forward(x)` itself.
+pub fn conv_transpose2d<B: Backend>(conv: &ConvTranspose2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [in_channels, _, kh, kw] = conv.weight.shape().dims();
+    let is_2x2 = conv.kernel_size == [2, 2]
+        && [kh, kw] == [2, 2]
+        && conv.stride == [2, 2]
+        && conv.padding == [0, 0]
+        && conv.padding_out == [0, 0]
+        && conv.dilation == [1, 1]
+        && conv.groups == 1;
+    if !is_2x2 || x.dims()[1] != in_channels {
+        return conv.forward(x);
+    }
+    run(ConvTranspose2x2Args { conv, x })
 }
 
 /// `softmax(q kᵀ * scale + bias) v` per batch and head: `q: [B, H, N, d]`, `k: [B, H, M, d]`,

@@ -2,8 +2,9 @@
 //!
 //! Each row-wise op works over rows of the last axis, in chunks of whole rows (see `parallel`),
 //! in place when it owns its input's buffer alone and on a fresh buffer otherwise. The conv2d
-//! forward and backward are `conv`'s im2col and GEMMs. Other dtypes, empty
-//! tensors, grouped convolutions and mismatched shapes go to the default bodies.
+//! forward and backward are `conv`'s im2col and GEMMs, the 2×2 stride-2 transposed convolution's
+//! `conv_transpose`'s GEMMs and pixel shuffles. Other dtypes, empty tensors, grouped
+//! convolutions and mismatched shapes go to the default bodies.
 
 use burn::tensor::ops::{ConvOptions, FloatTensor, ModuleOps};
 use burn::tensor::{DType, Shape, TensorData, TensorMetadata};
@@ -12,8 +13,12 @@ use burn_flex::{Flex, FlexTensor};
 use crate::composed::{
     composed_conv2d_bias_backward, composed_gelu, composed_gelu_backward, composed_layer_norm,
     composed_layer_norm_backward, composed_softmax, composed_softmax_backward,
+    conv_transpose2d_2x2_options,
 };
 use crate::conv::{ConvGeometry, channel_sums, conv2d_backward, conv2d_forward};
+use crate::conv_transpose::{
+    Up2Geometry, conv_transpose2d_2x2_backward, conv_transpose2d_2x2_forward,
+};
 use crate::copy::strided_to_contiguous;
 use crate::fused::FusedOps;
 use crate::gelu::{gelu_backward_slice, gelu_slice};
@@ -160,6 +165,71 @@ fn conv2d_f32(
         bias.as_ref().map(|b| b.storage::<f32>()),
     );
     Some(f32_tensor(y, Shape::from(geo.output_shape())))
+}
+
+/// The 2×2 stride-2 transposed convolution of f32 tensors by `conv_transpose`'s kernels, or
+/// `None` when they do not take them (another dtype, mismatched shapes): the caller then runs
+/// burn-flex's own.
+fn conv_transpose2d_2x2_f32(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: Option<&FlexTensor>,
+) -> Option<FlexTensor> {
+    if [x, weight].iter().any(|t| t.dtype() != DType::F32) {
+        return None;
+    }
+    let geo = Up2Geometry::from_input(
+        x.layout().shape().as_slice(),
+        weight.layout().shape().as_slice(),
+    )?;
+    if bias.is_some_and(|b| !is_channel_vector(b, geo.out_channels)) {
+        return None;
+    }
+    let (x, weight) = (dense(x.clone()), dense(weight.clone()));
+    let bias = bias.map(|b| dense(b.clone()));
+    let y = conv_transpose2d_2x2_forward(
+        &geo,
+        x.storage::<f32>(),
+        weight.storage::<f32>(),
+        bias.as_ref().map(|b| b.storage::<f32>()),
+    );
+    Some(f32_tensor(y, Shape::from(geo.output_shape())))
+}
+
+/// The gradients of a 2×2 stride-2 transposed convolution's input (when `want_x`) and weight
+/// (when its input `x` is given) by `conv_transpose`'s kernels, or `None` when they do not take
+/// these tensors (another dtype, mismatched shapes): the caller then runs burn's default
+/// backward.
+fn conv_transpose2d_2x2_backward_f32(
+    x: Option<&FlexTensor>,
+    weight: &FlexTensor,
+    grad_y: &FlexTensor,
+    want_x: bool,
+) -> Option<(Option<FlexTensor>, Option<FlexTensor>)> {
+    let tensors = [Some(weight), Some(grad_y), x];
+    if tensors.iter().flatten().any(|t| t.dtype() != DType::F32) {
+        return None;
+    }
+    let geo = Up2Geometry::from_output(
+        grad_y.layout().shape().as_slice(),
+        weight.layout().shape().as_slice(),
+    )?;
+    if x.is_some_and(|x| x.layout().shape().as_slice() != geo.input_shape()) {
+        return None;
+    }
+    let (weight, grad_y) = (dense(weight.clone()), dense(grad_y.clone()));
+    let x = x.map(|x| dense(x.clone()));
+    let (grad_x, grad_weight) = conv_transpose2d_2x2_backward(
+        &geo,
+        x.as_ref().map(|x| x.storage::<f32>()),
+        weight.storage::<f32>(),
+        grad_y.storage::<f32>(),
+        want_x,
+    );
+    Some((
+        grad_x.map(|v| f32_tensor(v, Shape::from(geo.input_shape()))),
+        grad_weight.map(|v| f32_tensor(v, Shape::from(geo.weight_shape()))),
+    ))
 }
 
 impl FusedOps for Flex {
@@ -353,6 +423,61 @@ impl FusedOps for Flex {
         let grad_y = dense(grad_y);
         let sums = channel_sums(grad_y.storage::<f32>(), batch, channels, h * w);
         f32_tensor(sums, Shape::from([channels]))
+    }
+
+    fn fused_conv_transpose2d_2x2(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+    ) -> FloatTensor<Self> {
+        conv_transpose2d_2x2_f32(&x, &weight, bias.as_ref()).unwrap_or_else(|| {
+            Self::conv_transpose2d(x, weight, bias, conv_transpose2d_2x2_options())
+        })
+    }
+
+    fn fused_conv_transpose2d_2x2_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad_y: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        if let Some((Some(grad_x), Some(grad_weight))) =
+            conv_transpose2d_2x2_backward_f32(Some(&x), &weight, &grad_y, true)
+        {
+            return (grad_x, grad_weight);
+        }
+        let options = conv_transpose2d_2x2_options();
+        let grad_x =
+            Self::conv_transpose2d_x_backward(weight.clone(), grad_y.clone(), options.clone());
+        (
+            grad_x,
+            Self::conv_transpose2d_weight_backward(x, weight, grad_y, options),
+        )
+    }
+
+    fn fused_conv_transpose2d_2x2_x_backward(
+        weight: FloatTensor<Self>,
+        grad_y: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        match conv_transpose2d_2x2_backward_f32(None, &weight, &grad_y, true) {
+            Some((Some(grad_x), _)) => grad_x,
+            _ => Self::conv_transpose2d_x_backward(weight, grad_y, conv_transpose2d_2x2_options()),
+        }
+    }
+
+    fn fused_conv_transpose2d_2x2_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad_y: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        match conv_transpose2d_2x2_backward_f32(Some(&x), &weight, &grad_y, false) {
+            Some((_, Some(grad_weight))) => grad_weight,
+            _ => Self::conv_transpose2d_weight_backward(
+                x,
+                weight,
+                grad_y,
+                conv_transpose2d_2x2_options(),
+            ),
+        }
     }
 
     fn fused_contiguous(x: FloatTensor<Self>) -> FloatTensor<Self> {

@@ -1,5 +1,5 @@
-//! The backend extension: fused softmax, LayerNorm, GELU and conv2d with their own backward,
-//! and a contiguous copy.
+//! The backend extension: fused softmax, LayerNorm, GELU, conv2d and the 2×2 stride-2
+//! transposed convolution with their own backward, and a contiguous copy.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::{ConvOptions, FloatTensor};
@@ -7,10 +7,11 @@ use burn::tensor::ops::{ConvOptions, FloatTensor};
 use crate::composed::{
     composed_conv2d_bias_backward, composed_gelu, composed_gelu_backward, composed_layer_norm,
     composed_layer_norm_backward, composed_softmax, composed_softmax_backward,
+    conv_transpose2d_2x2_options,
 };
 
-/// Fused softmax, LayerNorm, GELU and conv2d (forward and backward) on a backend's float
-/// primitives.
+/// Fused softmax, LayerNorm, GELU, conv2d and the 2×2 stride-2 transposed convolution (forward
+/// and backward) on a backend's float primitives.
 ///
 /// Every method has a default body composed of the backend's own ops (the `composed_*`
 /// functions), so `impl FusedOps for MyBackend {}` is enough for any backend, under autodiff
@@ -134,6 +135,53 @@ pub trait FusedOps: Backend {
     /// batch, height and width.
     fn fused_conv2d_bias_backward(grad_y: FloatTensor<Self>) -> FloatTensor<Self> {
         composed_conv2d_bias_backward::<Self>(grad_y)
+    }
+
+    /// Transposed 2-D convolution with a 2×2 kernel and stride 2 (no padding, no output padding,
+    /// dilation 1, one group): `x: [N, Ci, H, W]`, `weight: [Ci, Co, 2, 2]` (burn's and PyTorch's
+    /// `ConvTranspose2d` layout), `bias: [Co]`, output `[N, Co, 2H, 2W]` with
+    /// `y[n, o, 2i + a, 2j + b] = Σ_c x[n, c, i, j] · weight[c, o, a, b] + bias[o]`. By default
+    /// burn's `conv_transpose2d` with [`conv_transpose2d_2x2_options`].
+    fn fused_conv_transpose2d_2x2(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+    ) -> FloatTensor<Self> {
+        Self::conv_transpose2d(x, weight, bias, conv_transpose2d_2x2_options())
+    }
+
+    /// The gradients `(x, weight)` of
+    /// [`fused_conv_transpose2d_2x2`](Self::fused_conv_transpose2d_2x2) from its input, its
+    /// weight and the output's gradient `grad_y: [N, Co, 2H, 2W]`. The bias gradient is
+    /// [`fused_conv2d_bias_backward`](Self::fused_conv2d_bias_backward) of `grad_y` (the same
+    /// sum over batch, height and width).
+    fn fused_conv_transpose2d_2x2_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad_y: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let grad_x = Self::fused_conv_transpose2d_2x2_x_backward(weight.clone(), grad_y.clone());
+        let grad_weight = Self::fused_conv_transpose2d_2x2_weight_backward(x, weight, grad_y);
+        (grad_x, grad_weight)
+    }
+
+    /// The gradient of [`fused_conv_transpose2d_2x2`](Self::fused_conv_transpose2d_2x2)'s input
+    /// alone (its weight frozen), from its weight and the output's gradient.
+    fn fused_conv_transpose2d_2x2_x_backward(
+        weight: FloatTensor<Self>,
+        grad_y: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        Self::conv_transpose2d_x_backward(weight, grad_y, conv_transpose2d_2x2_options())
+    }
+
+    /// The gradient of [`fused_conv_transpose2d_2x2`](Self::fused_conv_transpose2d_2x2)'s weight
+    /// alone (its input untracked).
+    fn fused_conv_transpose2d_2x2_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad_y: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        Self::conv_transpose2d_weight_backward(x, weight, grad_y, conv_transpose2d_2x2_options())
     }
 
     /// `x` unchanged in value, laid out contiguously (a permuted or strided view copied), so

@@ -9,7 +9,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Tensor, backend::Backend};
 
 use crate::batch_norm::batch_norm;
-use echoone_kernels::dispatch::conv2d;
+use echoone_kernels::dispatch::{conv_transpose2d, conv2d};
 
 /// Regex key remappings from the authors' checkpoint names (under `prompt_encoder.`) to the
 /// fields of [`PriorUNet`] placed at `prompt_encoder.prior_unet` (BatchNorm `weight`/`bias` to
@@ -134,10 +134,11 @@ impl<B: Backend> PriorUNet<B> {
         let b = self.bottleneck.forward(self.pool.forward(e2.clone()));
         let d2 = self
             .dec2
-            .forward(Tensor::cat(vec![self.upconv2.forward(b), e2], 1));
-        let d1 = self
-            .dec1
-            .forward(Tensor::cat(vec![self.upconv1.forward(d2), e1], 1));
+            .forward(Tensor::cat(vec![conv_transpose2d(&self.upconv2, b), e2], 1));
+        let d1 = self.dec1.forward(Tensor::cat(
+            vec![conv_transpose2d(&self.upconv1, d2), e1],
+            1,
+        ));
         conv2d(&self.conv_last, d1)
     }
 }

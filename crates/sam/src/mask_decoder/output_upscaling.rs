@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{ConvTranspose2d, ConvTranspose2dConfig};
 use burn::tensor::{Tensor, backend::Backend};
-use echoone_kernels::dispatch::gelu;
+use echoone_kernels::dispatch::{conv_transpose2d, gelu};
 
 use crate::layer_norm2d::{LayerNorm2d, LayerNorm2dConfig};
 
@@ -46,7 +46,7 @@ impl OutputUpscalingConfig {
 impl<B: Backend> OutputUpscaling<B> {
     /// Upscales `[B, D, h, w]` to `[B, D / 8, 4 h, 4 w]`.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = gelu(self.ln.forward(self.deconv1.forward(x)));
-        gelu(self.deconv2.forward(x))
+        let x = gelu(self.ln.forward(conv_transpose2d(&self.deconv1, x)));
+        gelu(conv_transpose2d(&self.deconv2, x))
     }
 }
