@@ -89,8 +89,7 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Flatten<'_, B> {
         match self.grads.get::<B::InnerBackend, D>(param.id) {
             Some(grad) => {
                 self.flags.push(1.0);
-                self.values
-                    .extend(grad.into_data().iter::<f32>().collect::<Vec<_>>());
+                self.values.extend(grad.into_data().iter::<f32>());
             }
             None => {
                 self.flags.push(0.0);
@@ -191,7 +190,7 @@ impl<B: Backend> ModuleVisitor<B> for Statistics {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         if is_running_statistic(&self.path) {
             let values = param.val().into_data();
-            self.values.extend(values.iter::<f32>().collect::<Vec<_>>());
+            self.values.extend(values.iter::<f32>());
         }
     }
 }
